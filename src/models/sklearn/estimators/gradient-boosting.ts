@@ -16,7 +16,8 @@ import { describe, PyObject } from '../pickle/values.js';
 import type { PyValue } from '../pickle/values.js';
 import { argmax, expit, featureNames, nFeaturesOf, num, req, softmaxInPlace, str, unsupported } from './common.js';
 import { dummyClassifierProba, dummyRegressorValue } from './dummy.js';
-import { treeOf, TreeEnsemble } from './tree-compile.js';
+import { treeOf } from './tree-compile.js';
+import { TreeEnsemble } from './tree-ensemble.js';
 
 export type BuildEstimator = (v: PyValue, path: string) => TabularModel;
 

@@ -11,7 +11,8 @@ import type { Label, TabularModel } from '../model.js';
 import { toLabels } from '../numpy/convert.js';
 import type { PyObject } from '../pickle/values.js';
 import { featureNames, int, labelsFor, nFeaturesOf, req, unsupported } from './common.js';
-import { treeOf, TreeEnsemble } from './tree-compile.js';
+import { treeOf } from './tree-compile.js';
+import { TreeEnsemble } from './tree-ensemble.js';
 import type { CompiledTree } from './tree-compile.js';
 
 export type Averaging = 'single' | 'mean';
