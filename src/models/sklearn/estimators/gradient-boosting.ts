@@ -26,7 +26,10 @@ const clip = (p: number): number => Math.min(Math.max(p, F32_EPS), 1 - F32_EPS);
 
 type Link = 'binomial' | 'exponential' | 'multinomial' | 'identity';
 
-/** Fills out[r*K..] with the init raw predictions. */
+/**
+ * Fills out[r*K..] with the init raw predictions. sklearn hands the init estimator X after
+ * the trees' float32 validation, so `rows` here are already float32-rounded.
+ */
 type Init = (rows: Float64Array, nRows: number, out: Float64Array) => void;
 
 function initOf(est: PyObject, link: Link, k: number, build: BuildEstimator): Init {
@@ -94,11 +97,13 @@ export function gradientBoosting(est: PyObject, build: BuildEstimator): TabularM
     throw invalidModel(`${name} has K=${k} trees per stage, expected 1`);
   }
   const init = initOf(est, link, k, build);
+  const initObj = est.attr('init_');
+  const needsRows = initObj instanceof PyObject && !initObj.cls.name.startsWith('Dummy');
 
   const raw = (rows: Float64Array, nRows: number): Float64Array => {
     const x = ens.float32Input(rows, nRows, name);
     const out = new Float64Array(nRows * k);
-    init(rows, nRows, out);
+    init(needsRows ? Float64Array.from(x.subarray(0, rows.length)) : rows, nRows, out);
     ens.addByColumn(x, nRows, out, k, lr);
     return out;
   };

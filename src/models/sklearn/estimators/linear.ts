@@ -19,6 +19,8 @@ interface Linear {
   /** nOutputs x nFeatures, row-major */
   coef: Float64Array;
   intercept: Float64Array;
+  /** coef_ stored as float32 (e.g. a boosting init estimator fitted on float32 X): sklearn then computes in float32 */
+  float32: boolean;
 }
 
 function linearParts(est: PyObject): Linear {
@@ -41,7 +43,8 @@ function linearParts(est: PyObject): Linear {
   }
   const declared = est.attr('n_features_in_');
   if (typeof declared === 'number' && declared !== nFeatures) throw invalidModel(`${what}.coef_ has ${nFeatures} features, n_features_in_ is ${declared}`);
-  return { nFeatures, nOutputs, coef, intercept };
+  const float32 = coefArr.dtype!.kind === 'f' && coefArr.dtype!.itemsize === 4;
+  return { nFeatures, nOutputs, coef, intercept, float32 };
 }
 
 function decision(m: Linear, rows: Float64Array, nRows: number): Float64Array {
@@ -52,8 +55,13 @@ function decision(m: Linear, rows: Float64Array, nRows: number): Float64Array {
     for (let j = 0; j < k; j++) {
       let s = 0;
       const co = j * f;
-      for (let i = 0; i < f; i++) s += rows[xo + i]! * coef[co + i]!;
-      out[r * k + j] = s + intercept[j]!;
+      if (m.float32) {
+        for (let i = 0; i < f; i++) s = Math.fround(s + Math.fround(Math.fround(rows[xo + i]!) * coef[co + i]!));
+        out[r * k + j] = Math.fround(s + intercept[j]!);
+      } else {
+        for (let i = 0; i < f; i++) s += rows[xo + i]! * coef[co + i]!;
+        out[r * k + j] = s + intercept[j]!;
+      }
     }
   }
   return out;

@@ -3,6 +3,7 @@
  * moved over releases, e.g. sklearn.tree.tree -> sklearn.tree._classes, so only the package
  * is checked). Anything else is refused here, naming the class.
  */
+import { limit } from '../errors.js';
 import type { TabularModel } from '../model.js';
 import { describe, PyObject } from '../pickle/values.js';
 import type { PyValue } from '../pickle/values.js';
@@ -27,11 +28,23 @@ const SUPPORTED: ReadonlyArray<[pkg: string, names: string[], factory: Factory]>
   ['sklearn.pipeline', ['Pipeline'], pipeline],
 ];
 
+/** Pipelines and boosting init estimators nest; a tampered file could nest them without end. */
+const MAX_NESTING = 32;
+let depth = 0;
+
 export function buildEstimator(v: PyValue, path = 'model'): TabularModel {
   if (!(v instanceof PyObject)) throw unsupported(`${path} is ${describe(v)}, not a scikit-learn estimator`);
   const { module, name } = v.cls;
   for (const [pkg, names, factory] of SUPPORTED) {
-    if ((module === pkg || module.startsWith(`${pkg}.`)) && names.includes(name)) return factory(v, buildEstimator);
+    if ((module === pkg || module.startsWith(`${pkg}.`)) && names.includes(name)) {
+      if (depth >= MAX_NESTING) throw limit(`estimators nested more than ${MAX_NESTING} deep (at ${path})`);
+      depth++;
+      try {
+        return factory(v, buildEstimator);
+      } finally {
+        depth--;
+      }
+    }
   }
   throw unsupported(`unsupported estimator ${v.className}${path === 'model' ? '' : ` (at ${path})`}`);
 }

@@ -10,7 +10,7 @@ import type { Json } from './helpers.js';
 
 const exp = expected();
 
-function compare(got: ArrayLike<number | string | boolean>, want: Json[], what: string): void {
+function compare(got: ArrayLike<number | string | boolean>, want: Json[], what: string, rtol?: number): void {
   const w = flat(want);
   assert.equal(got.length, w.length, `${what}: length`);
   for (let i = 0; i < w.length; i++) {
@@ -20,7 +20,7 @@ function compare(got: ArrayLike<number | string | boolean>, want: Json[], what: 
       assert.equal(typeof g, 'number', `${what}[${i}]: ${String(g)} should be a number`);
       const ev = e === null ? NaN : e;
       if (Number.isNaN(ev)) assert.ok(Number.isNaN(g), `${what}[${i}]: expected NaN, got ${String(g)}`);
-      else assert.ok(Math.abs((g as number) - ev) <= 1e-6, `${what}[${i}]: got ${String(g)}, sklearn ${ev}`);
+      else assert.ok(Math.abs((g as number) - ev) <= (rtol ? rtol * Math.max(1, Math.abs(ev)) : 1e-6), `${what}[${i}]: got ${String(g)}, sklearn ${ev}`);
     } else {
       assert.strictEqual(g, e, `${what}[${i}]`);
     }
@@ -46,7 +46,7 @@ void describe('sklearn fixtures agree with scikit-learn', () => {
       for (const [key, outs] of Object.entries(c.inputs)) {
         const { rows, nRows } = rowsOf(exp.inputs[key]!);
         assert.equal(m.nFeatures, exp.inputs[key]![0]!.length);
-        for (const [kind, want] of Object.entries(outs)) compare(run(m, kind, rows, nRows), want!, `${c.model} ${key} ${kind}`);
+        for (const [kind, want] of Object.entries(outs)) compare(run(m, kind, rows, nRows), want!, `${c.model} ${key} ${kind}`, c.rtol);
       }
     });
   }

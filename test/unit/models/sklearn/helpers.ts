@@ -25,6 +25,8 @@ export interface ExpectedCase {
   file: string;
   model: string;
   estimator: string;
+  /** relative tolerance for models sklearn itself evaluates in float32 */
+  rtol?: number;
   inputs: Record<string, Partial<Record<'predict' | 'predict_proba' | 'transform', Json[]>>>;
 }
 

@@ -146,3 +146,18 @@ void describe('fuzzing', () => {
     );
   });
 });
+
+void describe('estimator nesting', () => {
+  void it('refuses pipelines nested without end', () => {
+    // Pipeline(steps=[('p', Pipeline(steps=[('p', ...)]))]) 40 levels deep, built by memo reuse
+    const enc2 = (s: string): number[] => [...Buffer.from(s, 'latin1')];
+    const open = [...enc2('csklearn.pipeline\nPipeline\n)'), 0x81, 0x7d, ...enc2('X'), 5, 0, 0, 0, ...enc2('steps'), 0x5d, 0x8c, 1, ...enc2('p')];
+    const close = [0x86, 0x61, 0x73, 0x62]; // TUPLE2 APPEND SETITEM BUILD
+    const parts: number[] = [0x80, 2];
+    for (let i = 0; i < 40; i++) parts.push(...open);
+    parts.push(...enc2('csklearn.preprocessing._data\nStandardScaler\n)'), 0x81);
+    for (let i = 0; i < 40; i++) parts.push(...close);
+    parts.push(0x2e);
+    refuses(Uint8Array.from(parts), 'nested more than 32', 'LIMIT');
+  });
+});
