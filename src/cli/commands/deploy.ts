@@ -1,0 +1,101 @@
+import { readFile, stat } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { zipDirectory } from '../../artifacts/zip-directory.js';
+import type { FunctionView } from '../../surfaces/admin/function-view.js';
+import type { PlatformClient } from '../client.js';
+import { CliError } from '../client.js';
+import { printJson } from '../output.js';
+
+export interface DeployOptions {
+  name?: string;
+  runtime?: string;
+  handler?: string;
+  memory?: string;
+  timeout?: string;
+  env?: string[];
+  concurrency?: string;
+  keepAlive?: string;
+  route?: string[];
+  payloadFormat?: string;
+  description?: string;
+  json?: boolean;
+}
+
+/** `modelfn deploy PATH`: zip (or take) the bundle, upload it, create or update the function. */
+export async function deployCommand(client: PlatformClient, path: string, opts: DeployOptions): Promise<void> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info) throw new CliError(`${path} does not exist`);
+  const isZip = info.isFile() && extname(path).toLowerCase() === '.zip';
+  if (!info.isDirectory() && !isZip) throw new CliError(`${path} is neither a folder nor a .zip file`);
+  const name = opts.name ?? basename(path, isZip ? extname(path) : '').replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
+  const zip = isZip ? await readFile(path) : await zipDirectory(path).catch((err: Error) => { throw new CliError(err.message); });
+
+  const uploaded = client.parse<{ sha256: string }>(await client.request('POST', '/_modelfn/v1/bundles', zip, { 'content-type': 'application/zip' }));
+  const existing = await client.request('GET', `/_modelfn/v1/functions/${encodeURIComponent(name)}`);
+  const current = existing.status === 200 ? client.parse<FunctionView>(existing) : undefined;
+  const inferred = info.isDirectory() ? inferRuntime(path) : undefined;
+  const runtime = opts.runtime ?? current?.runtime ?? inferred?.runtime;
+  const handler = opts.handler ?? current?.handler ?? inferred?.handler;
+  if (!runtime || !handler) {
+    throw new CliError('cannot tell the runtime and handler of this bundle: pass --runtime (e.g. nodejs20.x) and --handler (e.g. index.handler)');
+  }
+  const spec: Record<string, unknown> = {
+    runtime,
+    handler,
+    memoryMb: intOption(opts.memory, '--memory') ?? current?.memoryMb,
+    timeoutSec: intOption(opts.timeout, '--timeout') ?? current?.timeoutSec,
+    environment: opts.env ? parseEnv(opts.env) : current?.environment,
+    description: opts.description ?? current?.description,
+    code: { sha256: uploaded.sha256 },
+    reservedConcurrency: intOption(opts.concurrency, '--concurrency') ?? current?.reservedConcurrency ?? null,
+    keepAliveSec: intOption(opts.keepAlive, '--keep-alive') ?? current?.keepAliveSec ?? null,
+  };
+  if (opts.route) spec.routes = opts.route.map((r) => parseRoute(r, opts.payloadFormat));
+  const view = await client.json<FunctionView>('PUT', `/_modelfn/v1/functions/${encodeURIComponent(name)}`, dropUndefined(spec));
+  if (opts.json) return printJson(view);
+  process.stdout.write(`${current ? 'updated' : 'deployed'} ${view.name} (${view.runtime}, ${view.handler}, ${view.memoryMb} MB, ${view.timeoutSec} s, code ${view.codeSha256.slice(0, 12)})\n`);
+  for (const route of view.routes) {
+    const method = route.method === 'ANY' ? 'POST' : route.method;
+    const url = route.path === '$default' ? `${client.endpoint}/` : `${client.endpoint}${route.path}`;
+    process.stdout.write(`  route ${route.method} ${route.path}  ->  curl -X ${method} ${url} -d '{}'\n`);
+  }
+  process.stdout.write(`  invoke: modelfn invoke ${view.name} --data '{}'\n`);
+}
+
+function inferRuntime(dir: string): { runtime: string; handler: string } | undefined {
+  for (const file of ['index.mjs', 'index.js', 'index.cjs']) {
+    if (existsSync(join(dir, file))) return { runtime: 'nodejs20.x', handler: 'index.handler' };
+  }
+  if (existsSync(join(dir, 'lambda_function.py'))) return { runtime: 'python3.11', handler: 'lambda_function.lambda_handler' };
+  if (existsSync(join(dir, 'bootstrap'))) return { runtime: 'provided.al2023', handler: 'bootstrap' };
+  return undefined;
+}
+
+export function parseRoute(text: string, payloadFormat?: string): { method: string; path: string; qualifier?: string; payloadFormat?: string } {
+  const trimmed = text.trim();
+  if (trimmed === '$default') return { method: 'ANY', path: '$default', ...(payloadFormat ? { payloadFormat } : {}) };
+  const match = /^([A-Za-z]+)\s+(\S+?)(?:\s+->\s*(\S+))?$/.exec(trimmed);
+  if (!match) throw new CliError(`--route ${JSON.stringify(text)} must look like "POST /path" or "$default"`);
+  return { method: match[1]!.toUpperCase(), path: match[2]!, ...(match[3] ? { qualifier: match[3] } : {}), ...(payloadFormat ? { payloadFormat } : {}) };
+}
+
+export function parseEnv(pairs: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new CliError(`--env ${JSON.stringify(pair)} must look like KEY=VALUE`);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
+function intOption(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new CliError(`${flag} must be a whole number, not ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+function dropUndefined(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}

@@ -1,0 +1,49 @@
+import { loadConfig } from '../../server/config.js';
+import { Platform } from '../../server/platform.js';
+import { deployExamples } from '../../server/examples.js';
+
+export interface UpOptions {
+  host?: string;
+  port?: string;
+  dataDir?: string;
+  keepAlive?: string;
+  memoryBudget?: string;
+  logLevel?: string;
+  examples?: boolean;
+}
+
+/** `modelfn up`: run the platform in this process until SIGTERM / SIGINT. */
+export async function upCommand(opts: UpOptions): Promise<void> {
+  const config = loadConfig(process.env, {
+    host: opts.host,
+    port: numeric(opts.port),
+    dataDir: opts.dataDir,
+    defaultKeepAliveSec: numeric(opts.keepAlive),
+    memoryBudgetMb: numeric(opts.memoryBudget),
+    logLevel: opts.logLevel,
+    deployExamples: opts.examples,
+  });
+  const platform = await Platform.start(config);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    platform.log.info({ signal }, 'draining in-flight requests, then stopping');
+    platform.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  const lines = [`modelfn is up at ${platform.url} (data in ${config.dataDir})`];
+  if (config.deployExamples) lines.push(...(await deployExamples(platform)));
+  lines.push(`  functions:  MODELFN_ENDPOINT=${platform.url} npx modelfn ls`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** Flags arrive as strings; a malformed number is passed through for the schema to name. */
+function numeric(value: string | undefined): number | string | undefined {
+  if (value === undefined) return undefined;
+  return /^\d+$/.test(value) ? Number(value) : value;
+}

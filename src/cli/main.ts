@@ -1,0 +1,100 @@
+import { Command, Option } from 'commander';
+import { ModelfnError } from '../shared/errors.js';
+import { MODELFN_VERSION } from '../server/version.js';
+import { CliError, PlatformClient, defaultEndpoint } from './client.js';
+import { deployCommand } from './commands/deploy.js';
+import { invokeCommand } from './commands/invoke.js';
+import { listCommand, removeCommand, routesCommand } from './commands/list.js';
+import { logsCommand } from './commands/logs.js';
+import { upCommand } from './commands/up.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function client(cmd: Command): PlatformClient {
+  const endpoint = (cmd.optsWithGlobals() as { endpoint?: string }).endpoint ?? defaultEndpoint(process.env);
+  return new PlatformClient(endpoint);
+}
+
+const program = new Command('modelfn')
+  .description('Self-hosted serverless functions and models: Lambda-compatible, scale to zero.')
+  .version(MODELFN_VERSION)
+  .addOption(new Option('--endpoint <url>', 'platform URL (default $MODELFN_ENDPOINT or http://127.0.0.1:8080)'))
+  .showHelpAfterError();
+
+program
+  .command('up')
+  .description('run the platform (embedded SQLite + files under the data directory)')
+  .option('--host <host>', 'address to listen on (default 127.0.0.1, or $MODELFN_HOST)')
+  .option('--port <port>', 'port to listen on (default 8080, or $MODELFN_PORT; 0 picks a free one)')
+  .option('--data-dir <dir>', 'data directory (default ./.modelfn, or $MODELFN_HOME)')
+  .option('--keep-alive <seconds>', 'default idle time before an instance stops (default 600)')
+  .option('--memory-budget <mb>', 'total memory for instances (default 75% of RAM)')
+  .option('--log-level <level>', 'platform log level (default info)')
+  .option('--examples', 'deploy the bundled examples at start')
+  .action((opts) => upCommand(opts));
+
+program
+  .command('deploy <path>')
+  .description('deploy a folder or .zip as a function (creates or updates it)')
+  .option('--name <name>', 'function name (default: the folder or file name)')
+  .option('--runtime <runtime>', 'e.g. nodejs20.x')
+  .option('--handler <handler>', 'e.g. index.handler')
+  .option('--memory <mb>', 'memory size, 128-10240 MB')
+  .option('--timeout <seconds>', 'timeout, 1-900 s')
+  .option('--env <KEY=VALUE>', 'environment variable (repeatable)', collect)
+  .option('--concurrency <n>', 'reserved concurrency (cap on parallel instances)')
+  .option('--keep-alive <seconds>', 'idle time before an instance stops')
+  .option('--route <"METHOD /path">', 'HTTP route to the function (repeatable; "$default" catches all)', collect)
+  .option('--payload-format <version>', 'API Gateway payload format for the routes: 2.0 (default) or 1.0')
+  .option('--description <text>', 'description')
+  .option('--json', 'print the function as JSON')
+  .action((path, opts, cmd: Command) => deployCommand(client(cmd), path, opts));
+
+program
+  .command('invoke <name>')
+  .description('invoke a function directly and print its raw result')
+  .option('--data <json>', 'the event (default {})')
+  .option('--file <path>', 'read the event from a file (- for stdin)')
+  .option('--qualifier <q>', 'version or alias')
+  .option('--log', 'print the invocation log (last 4 KB) to stderr')
+  .action((name, opts, cmd: Command) => invokeCommand(client(cmd), name, opts));
+
+program
+  .command('ls')
+  .description('list functions')
+  .option('--json', 'JSON output')
+  .action((opts, cmd: Command) => listCommand(client(cmd), opts));
+
+program
+  .command('rm <name>')
+  .description('remove a function, its routes and its logs')
+  .action((name, _opts, cmd: Command) => removeCommand(client(cmd), name));
+
+program
+  .command('logs <name>')
+  .description('show a function\'s logs')
+  .option('-f, --follow', 'keep streaming new lines')
+  .option('--since <time>', 'from a time (ISO, epoch ms) or a duration back (15m, 2h, 7d)')
+  .option('--request-id <id>', 'only one invocation')
+  .option('--limit <n>', 'at most n lines (default 200)')
+  .option('--json', 'JSON lines')
+  .action((name, opts, cmd: Command) => logsCommand(client(cmd), name, opts));
+
+program
+  .command('routes')
+  .description('list HTTP routes')
+  .option('--json', 'JSON output')
+  .action((opts, cmd: Command) => routesCommand(client(cmd), opts));
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CliError) {
+    process.stderr.write(`modelfn: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+  if (err instanceof ModelfnError) {
+    process.stderr.write(`modelfn: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`modelfn: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

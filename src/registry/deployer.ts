@@ -1,0 +1,115 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { BlobStore } from '../artifacts/blob-store.js';
+import type { BundleCache } from '../artifacts/bundle-cache.js';
+import type { BundleLimits } from '../artifacts/limits.js';
+import { inspectZip } from '../artifacts/zip-intake.js';
+import { ModelfnError } from '../shared/errors.js';
+import type { Clock } from '../shared/clock.js';
+import type { RuntimeRegistry } from '../runtimes/runtime-registry.js';
+import type { DeploySpec } from './function-spec.js';
+import type { Registry } from './registry.js';
+import type { FunctionConfig, FunctionDocument, RouteSpec } from './types.js';
+import { routeKey } from './types.js';
+
+export interface UploadedBundle {
+  readonly sha256: string;
+  readonly size: number;
+  readonly files: number;
+  readonly unpackedBytes: number;
+}
+
+/**
+ * Deploys: bundle intake (validate, unpack, store by hash) and the function document update.
+ * Order makes a crash harmless: the bundle is complete on disk before any document points to it,
+ * and the document changes in one compare-and-set.
+ */
+export class Deployer {
+  constructor(
+    private readonly registry: Registry,
+    private readonly blobs: BlobStore,
+    private readonly bundles: BundleCache,
+    private readonly runtimes: RuntimeRegistry,
+    private readonly limits: BundleLimits,
+    private readonly reservedPrefixes: readonly string[],
+    private readonly clock: Clock,
+  ) {}
+
+  /** Validate a zip completely, unpack it read-only, then store it under its sha256. */
+  async uploadBundle(zip: Buffer): Promise<UploadedBundle> {
+    const sha256 = createHash('sha256').update(zip).digest('hex');
+    const { zipfile, inspected } = await inspectZip(zip, this.limits);
+    zipfile.close();
+    if (inspected.entries.filter((e) => !e.directory).length === 0) {
+      throw new ModelfnError('INVALID_BUNDLE', 'bundle is empty: it holds no files');
+    }
+    await this.bundles.unpackBytes(sha256, zip);
+    await this.blobs.put(zip);
+    return {
+      sha256,
+      size: zip.length,
+      files: inspected.entries.filter((e) => !e.directory).length,
+      unpackedBytes: inspected.unpackedBytes,
+    };
+  }
+
+  /** Create or replace $LATEST. Instances of the old code finish what they run, then stop. */
+  async deploy(name: string, spec: DeploySpec): Promise<FunctionDocument> {
+    const runtime = this.runtimes.get(spec.runtime);
+    runtime.validate?.({ handler: spec.handler, runtime: spec.runtime });
+    const size = await this.blobs.size(spec.code.sha256);
+    if (size === undefined) {
+      throw new ModelfnError('INVALID_PARAMETER', `code bundle ${spec.code.sha256} was not uploaded; upload it to /_modelfn/v1/bundles first`);
+    }
+    await this.bundles.ensure(spec.code.sha256);
+    if (spec.routes) this.checkRoutes(spec.routes);
+    const now = new Date(this.clock.now()).toISOString();
+    const stored = await this.registry.update(name, (existing) => {
+      const latest: FunctionConfig = {
+        name,
+        version: '$LATEST',
+        runtime: spec.runtime,
+        handler: spec.handler,
+        memoryMb: spec.memoryMb,
+        timeoutSec: spec.timeoutSec,
+        environment: spec.environment,
+        description: spec.description,
+        codeSha256: spec.code.sha256,
+        codeSize: size,
+        revisionId: randomUUID(),
+        lastModified: now,
+      };
+      return {
+        name,
+        createdAt: existing?.createdAt ?? now,
+        latest,
+        versions: existing?.versions ?? {},
+        lastPublishedVersion: existing?.lastPublishedVersion ?? 0,
+        aliases: existing?.aliases ?? {},
+        routes: spec.routes ?? existing?.routes ?? [],
+        scaling: { reservedConcurrency: spec.reservedConcurrency, keepAliveSec: spec.keepAliveSec },
+        extensions: existing?.extensions ?? {},
+      };
+    });
+    return stored!.doc;
+  }
+
+  async remove(name: string): Promise<boolean> {
+    if (!this.registry.get(name) && !(await this.registry.store.get(name))) return false;
+    await this.registry.update(name, () => null);
+    return true;
+  }
+
+  private checkRoutes(routes: readonly RouteSpec[]): void {
+    const seen = new Set<string>();
+    for (const route of routes) {
+      const key = routeKey(route);
+      if (seen.has(key)) throw new ModelfnError('INVALID_PARAMETER', `route ${key} is listed twice`);
+      seen.add(key);
+      if (route.path === '$default') continue;
+      const clash = this.reservedPrefixes.find((p) => route.path === p || route.path.startsWith(`${p}/`));
+      if (clash) {
+        throw new ModelfnError('INVALID_PARAMETER', `route ${key} is under ${clash}, which the platform reserves for its own API`);
+      }
+    }
+  }
+}

@@ -1,0 +1,122 @@
+import { EventEmitter } from 'node:events';
+import { ModelfnError } from '../shared/errors.js';
+import type { InvocationTarget } from '../scheduler/invocation.js';
+import type { AccountContext } from './arn.js';
+import { functionArn } from './arn.js';
+import type { RegistryChange, RegistryStore } from './store.js';
+import type { FunctionConfig, FunctionDocument, StoredDocument } from './types.js';
+
+/** A function version chosen for one call, and whether it was picked by an alias. */
+export interface Resolution extends InvocationTarget {
+  readonly document: FunctionDocument;
+}
+
+/**
+ * The registry as the platform uses it: an in-memory view of every function document, kept current
+ * from the store's change feed, so resolving a function on the request path is a map lookup.
+ * Writes go to the store first (compare-and-set) and reach this view through the feed.
+ */
+export class Registry extends EventEmitter {
+  private readonly docs = new Map<string, StoredDocument>();
+  private unwatch: (() => void) | undefined;
+
+  constructor(
+    readonly store: RegistryStore,
+    readonly account: AccountContext,
+    private readonly random: () => number = Math.random,
+  ) {
+    super();
+    this.setMaxListeners(0);
+  }
+
+  async load(): Promise<void> {
+    this.unwatch = this.store.watch((change) => this.apply(change));
+    for (const stored of await this.store.list()) this.docs.set(stored.doc.name, stored);
+  }
+
+  close(): void {
+    this.unwatch?.();
+  }
+
+  get(name: string): FunctionDocument | undefined {
+    return this.docs.get(name)?.doc;
+  }
+
+  getStored(name: string): StoredDocument | undefined {
+    return this.docs.get(name);
+  }
+
+  list(): FunctionDocument[] {
+    return [...this.docs.values()].map((s) => s.doc).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** The configuration a call runs: $LATEST, a published version, or an alias (weighted). */
+  resolve(name: string, qualifier?: string): Resolution {
+    const doc = this.docs.get(name)?.doc;
+    if (!doc) throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${functionArn(this.account, name, qualifier)}`);
+    const config = this.configFor(doc, qualifier);
+    return {
+      document: doc,
+      config,
+      scaling: doc.scaling,
+      invokedFunctionArn: functionArn(this.account, name, qualifier),
+    };
+  }
+
+  /** A version's configuration by qualifier, resolving aliases (without weights). */
+  versionConfig(doc: FunctionDocument, version: string): FunctionConfig | undefined {
+    return version === '$LATEST' ? doc.latest : doc.versions[version];
+  }
+
+  /** Compare-and-set update with retries: mutate gets the freshest document each attempt. */
+  async update(name: string, mutate: (doc: FunctionDocument | undefined) => FunctionDocument | null): Promise<StoredDocument | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.store.get(name);
+      const next = mutate(current?.doc);
+      if (next === null) {
+        if (current) await this.store.delete(name, current.revision);
+        return undefined;
+      }
+      try {
+        return await this.store.put(next, current?.revision ?? null);
+      } catch (err) {
+        const raced = err instanceof ModelfnError && err.code === 'CONFLICT' && !('route' in err.details);
+        if (!raced || attempt >= 4) throw err;
+      }
+    }
+  }
+
+  private configFor(doc: FunctionDocument, qualifier: string | undefined): FunctionConfig {
+    if (qualifier === undefined || qualifier === '$LATEST') return doc.latest;
+    if (/^[0-9]+$/.test(qualifier)) {
+      const version = doc.versions[qualifier];
+      if (!version) throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${functionArn(this.account, doc.name, qualifier)}`);
+      return version;
+    }
+    const alias = doc.aliases[qualifier];
+    if (!alias) throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${functionArn(this.account, doc.name, qualifier)}`);
+    let chosen = alias.functionVersion;
+    let roll = this.random();
+    for (const [version, weight] of Object.entries(alias.additionalVersionWeights)) {
+      if (roll < weight) {
+        chosen = version;
+        break;
+      }
+      roll -= weight;
+    }
+    const config = this.versionConfig(doc, chosen);
+    if (!config) throw new ModelfnError('FUNCTION_NOT_FOUND', `alias ${qualifier} points to version ${chosen}, which does not exist`);
+    return config;
+  }
+
+  private apply(change: RegistryChange): void {
+    if (change.type === 'put') {
+      const known = this.docs.get(change.name);
+      if (known && known.revision >= change.stored.revision) return;
+      this.docs.set(change.name, change.stored);
+    } else if (!this.docs.delete(change.name)) {
+      return;
+    }
+    this.emit('change', change);
+  }
+}

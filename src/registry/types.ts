@@ -1,0 +1,77 @@
+/**
+ * What the registry stores. A function is one document (its $LATEST configuration, published
+ * versions, aliases, routes and scaling settings) so that a backend can update it with one
+ * compare-and-set: SQLite with a revision column, JetStream KV with its per-key revision.
+ */
+
+export type PayloadFormat = '1.0' | '2.0';
+
+/** An immutable snapshot of what an instance runs. $LATEST changes by replacement, never in place. */
+export interface FunctionConfig {
+  readonly name: string;
+  /** '$LATEST' or a published version number as a string. */
+  readonly version: string;
+  readonly runtime: string;
+  readonly handler: string;
+  readonly memoryMb: number;
+  readonly timeoutSec: number;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly description: string;
+  /** Hex sha256 of the code bundle (a zip) in the blob store. */
+  readonly codeSha256: string;
+  readonly codeSize: number;
+  /** Changes on every update; instances started from an older revision are retired. */
+  readonly revisionId: string;
+  readonly lastModified: string;
+}
+
+export interface RouteSpec {
+  /** HTTP method in upper case, or ANY. */
+  readonly method: string;
+  /** '/path/{param}/{proxy+}' or '$default'. */
+  readonly path: string;
+  /** Version or alias the route invokes; undefined means $LATEST. */
+  readonly qualifier?: string;
+  readonly payloadFormat: PayloadFormat;
+}
+
+/** Scheduling settings: function-wide, not part of a version (as Lambda's reserved concurrency). */
+export interface ScalingSettings {
+  /** Cap (and guaranteed share) of concurrent executions; null = only the platform limits apply. */
+  readonly reservedConcurrency: number | null;
+  /** Idle instances are stopped after this long; null = the platform default. */
+  readonly keepAliveSec: number | null;
+}
+
+export interface AliasConfig {
+  readonly name: string;
+  readonly functionVersion: string;
+  readonly description: string;
+  /** Extra version -> weight (0..1): that share of calls goes to the other version. */
+  readonly additionalVersionWeights: Readonly<Record<string, number>>;
+  readonly revisionId: string;
+}
+
+export interface FunctionDocument {
+  readonly name: string;
+  readonly createdAt: string;
+  readonly latest: FunctionConfig;
+  /** Published versions by number. */
+  readonly versions: Readonly<Record<string, FunctionConfig>>;
+  readonly lastPublishedVersion: number;
+  readonly aliases: Readonly<Record<string, AliasConfig>>;
+  readonly routes: readonly RouteSpec[];
+  readonly scaling: ScalingSettings;
+  /** Room for later capabilities (event invoke config, URL config, ...) without a schema change. */
+  readonly extensions: Readonly<Record<string, unknown>>;
+}
+
+export interface StoredDocument {
+  readonly doc: FunctionDocument;
+  /** Backend revision for compare-and-set; increases on every write. */
+  readonly revision: number;
+}
+
+export function routeKey(route: Pick<RouteSpec, 'method' | 'path'>): string {
+  return route.path === '$default' ? '$default' : `${route.method} ${route.path}`;
+}

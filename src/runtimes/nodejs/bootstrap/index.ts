@@ -1,0 +1,123 @@
+/**
+ * The Node.js runtime inside an instance process. It talks to the platform over fd 3 with the
+ * frames in ./frames.ts (a faster channel than the HTTP Runtime API, which matters at tens of
+ * thousands of invocations a second), loads the handler once, then serves one event at a time.
+ * It imports nothing of the platform.
+ */
+import { Socket } from 'node:net';
+import { format } from 'node:util';
+import { FRAME, FrameDecoder, encodeFrame } from './frames.js';
+import type { Frame } from './frames.js';
+import { loadHandler } from './handler-loader.js';
+import type { Handler } from './handler-loader.js';
+import { makeContext } from './context.js';
+import type { InvokeHead } from './context.js';
+import { toLambdaError } from './errors.js';
+
+const channel = new Socket({ fd: Number(process.env.MODELFN_CHANNEL_FD ?? 3), readable: true, writable: true });
+delete process.env.MODELFN_CHANNEL_FD;
+let currentId = '';
+let handler: Handler | undefined;
+let lastTrace: string | undefined;
+
+function send(type: (typeof FRAME)[keyof typeof FRAME], head: string, body?: Buffer | string): void {
+  channel.write(encodeFrame(type, head, body));
+}
+
+/** console.* becomes log frames, ordered with the results and tagged with the request id. */
+function patchConsole(): void {
+  const levels: Array<[keyof Console, string]> = [
+    ['log', 'INFO'], ['info', 'INFO'], ['warn', 'WARN'], ['error', 'ERROR'], ['debug', 'DEBUG'], ['trace', 'TRACE'],
+  ];
+  for (const [method, level] of levels) {
+    (console as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+      let text = format(...args);
+      if (method === 'trace') text = `Trace: ${text}\n${new Error().stack?.split('\n').slice(2).join('\n') ?? ''}`;
+      send(FRAME.log, JSON.stringify({ id: currentId, level }), text);
+    };
+  }
+}
+
+/** Report a fatal error for the current invocation (or the init), then leave: the platform replaces us. */
+function die(err: unknown, type?: string): void {
+  const lambdaError = toLambdaError(err);
+  if (type) lambdaError.errorType = type;
+  if (currentId) send(FRAME.error, JSON.stringify({ id: currentId, fatal: true }), JSON.stringify(lambdaError));
+  else send(FRAME.initError, '{}', JSON.stringify(lambdaError));
+  channel.end(() => process.exit(129));
+  setTimeout(() => process.exit(129), 500).unref();
+}
+
+function callHandler(fn: Handler, event: unknown, head: InvokeHead): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (err: unknown, result?: unknown) => {
+      if (settled) return;
+      settled = true;
+      if (err !== null && err !== undefined) reject(err);
+      else resolve(result);
+    };
+    const context = makeContext(head, process.env, settle);
+    const returned = fn(event, context, settle);
+    if (returned !== null && typeof returned === 'object' && typeof (returned as Promise<unknown>).then === 'function') {
+      (returned as Promise<unknown>).then((value) => settle(null, value), (err: unknown) => settle(err ?? new Error('rejected')));
+    } else if (fn.length < 3) {
+      // A synchronous handler without a callback answers with what it returned.
+      settle(null, returned);
+    }
+  });
+}
+
+async function onInvoke(frame: Frame): Promise<void> {
+  const head = JSON.parse(frame.head) as InvokeHead;
+  currentId = head.id;
+  // process.env writes go through setenv: only touch it when the value changes.
+  if (head.trace !== lastTrace) {
+    if (head.trace) process.env._X_AMZN_TRACE_ID = head.trace;
+    else delete process.env._X_AMZN_TRACE_ID;
+    lastTrace = head.trace;
+  }
+  const reply = JSON.stringify({ id: head.id });
+  try {
+    const event = frame.body.length === 0 ? {} : (JSON.parse(frame.body.toString('utf8')) as unknown);
+    const result = await callHandler(handler!, event, head);
+    let body: string;
+    try {
+      body = result === undefined ? 'null' : JSON.stringify(result);
+    } catch (err) {
+      send(FRAME.error, reply, JSON.stringify({
+        errorType: 'Runtime.MarshalError',
+        errorMessage: `Unable to marshal response: ${(err as Error).message}`,
+        stackTrace: [],
+      }));
+      return;
+    }
+    send(FRAME.result, reply, body);
+  } catch (err) {
+    send(FRAME.error, reply, JSON.stringify(toLambdaError(err)));
+  } finally {
+    currentId = '';
+  }
+}
+
+async function main(): Promise<void> {
+  patchConsole();
+  process.on('uncaughtException', (err) => die(err));
+  process.on('unhandledRejection', (reason) => die(reason, 'Runtime.UnhandledPromiseRejection'));
+  const decoder = new FrameDecoder((frame) => {
+    if (frame.type === FRAME.invoke) void onInvoke(frame);
+  });
+  channel.on('data', (chunk: Buffer) => decoder.push(chunk));
+  // The platform closed the channel: it is gone or it stopped us. Nothing left to serve.
+  channel.on('end', () => process.exit(0));
+  channel.on('error', () => process.exit(0));
+  try {
+    handler = await loadHandler(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), process.env._HANDLER ?? '');
+  } catch (err) {
+    die(err);
+    return;
+  }
+  send(FRAME.ready, '{}');
+}
+
+void main();

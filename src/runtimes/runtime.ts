@@ -1,0 +1,105 @@
+import type { FunctionConfig } from '../registry/types.js';
+
+/** Lambda's error shape, used on every surface that reports a function's failure. */
+export interface LambdaError {
+  readonly errorType: string;
+  readonly errorMessage: string;
+  readonly stackTrace?: readonly string[];
+}
+
+/** One line a running instance wrote. */
+export interface InstanceLogLine {
+  readonly stream: 'stdout' | 'stderr' | 'console';
+  readonly text: string;
+  /** Known when the runtime tags its own output (console); otherwise the pool fills it in. */
+  readonly requestId?: string;
+  readonly level?: string;
+}
+
+export interface InstanceSpec {
+  readonly id: string;
+  readonly config: FunctionConfig;
+  /** The unpacked, read-only code tree (LAMBDA_TASK_ROOT). */
+  readonly codeDir: string;
+  /** A private, writable temp folder. */
+  readonly tmpDir: string;
+  /** The complete environment of the instance process (nothing is inherited from the platform). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Budget for the runtime to become ready (Lambda's init phase cap). */
+  readonly initTimeoutMs: number;
+  readonly onLog: (line: InstanceLogLine) => void;
+}
+
+export interface InvokeRequest {
+  readonly requestId: string;
+  /** The event, JSON bytes. */
+  readonly payload: Buffer;
+  /** Epoch ms by which the function must answer. */
+  readonly deadlineMs: number;
+  readonly invokedFunctionArn: string;
+  readonly clientContext?: string;
+  readonly cognitoIdentity?: string;
+  readonly traceId?: string;
+}
+
+export type InvokeResponse =
+  | { readonly ok: true; readonly payload: Buffer }
+  | { readonly ok: false; readonly error: LambdaError };
+
+export interface InstanceExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/**
+ * One isolated runtime: it serves one invocation at a time. invoke() resolves with the function's
+ * result or error; it rejects only when the instance itself died (crash, exit, kill).
+ */
+export interface Instance {
+  readonly id: string;
+  readonly pid: number | undefined;
+  /** False once the instance is dying or dead: it must not be handed another invocation. */
+  readonly alive: boolean;
+  invoke(request: InvokeRequest): Promise<InvokeResponse>;
+  /** Stop the instance now (SIGKILL to its process group). */
+  kill(): void;
+  readonly exited: Promise<InstanceExit>;
+}
+
+/** A language runtime: knows how to start instances for the runtime identifiers it supports. */
+export interface Runtime {
+  /** e.g. 'nodejs' */
+  readonly family: string;
+  /** e.g. ['nodejs20.x', 'nodejs18.x'] */
+  readonly identifiers: readonly string[];
+  /**
+   * Start an instance and run its init phase (load the handler). Rejects with InitFailure when the
+   * function's own code fails to initialise.
+   */
+  start(spec: InstanceSpec): Promise<Instance>;
+  /** Extra checks at deploy time (e.g. the handler string's shape). Throws ModelfnError. */
+  validate?(config: Pick<FunctionConfig, 'handler' | 'runtime'>): void;
+}
+
+/** The function's init failed: its error goes to the caller as a function error. */
+export class InitFailure extends Error {
+  constructor(readonly error: LambdaError) {
+    super(error.errorMessage);
+    this.name = 'InitFailure';
+  }
+}
+
+/** The instance died while serving (exit, crash, kill). */
+export class InstanceDied extends Error {
+  constructor(
+    readonly exit: InstanceExit,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'InstanceDied';
+  }
+}
+
+export function describeExit(exit: InstanceExit): string {
+  return exit.signal ? `signal: ${exit.signal === 'SIGKILL' ? 'killed' : exit.signal}` : `exit status ${exit.code ?? 0}`;
+}

@@ -1,0 +1,62 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BundleCache } from '../artifacts/bundle-cache.js';
+import type { RuntimeRegistry } from '../runtimes/runtime-registry.js';
+import type { Instance, InstanceLogLine } from '../runtimes/runtime.js';
+import type { FunctionConfig } from '../registry/types.js';
+import { buildInstanceEnv } from './instance-env.js';
+
+export interface LaunchRequest {
+  readonly id: string;
+  readonly config: FunctionConfig;
+  readonly startedAt: number;
+  readonly onLog: (line: InstanceLogLine) => void;
+}
+
+/**
+ * Turns a function configuration into a running instance: the unpacked code, a private temp
+ * folder, the Lambda environment, then the runtime's own start and init.
+ */
+export class InstanceLauncher {
+  constructor(
+    private readonly runtimes: RuntimeRegistry,
+    private readonly bundles: BundleCache,
+    private readonly instancesDir: string,
+    private readonly region: string,
+    private readonly initTimeoutMs: number,
+  ) {}
+
+  async launch(request: LaunchRequest): Promise<Instance> {
+    const { config } = request;
+    const runtime = this.runtimes.get(config.runtime);
+    const codeDir = await this.bundles.ensure(config.codeSha256);
+    const tmpDir = join(this.instancesDir, request.id, 'tmp');
+    await mkdir(tmpDir, { recursive: true, mode: 0o700 });
+    const env = buildInstanceEnv({
+      config,
+      instanceId: request.id,
+      codeDir,
+      tmpDir,
+      region: this.region,
+      runtimeDir: runtime.family,
+      startedAt: request.startedAt,
+    });
+    try {
+      return await runtime.start({ id: request.id, config, codeDir, tmpDir, env, initTimeoutMs: this.initTimeoutMs, onLog: request.onLog });
+    } catch (err) {
+      await this.cleanup(request.id);
+      throw err;
+    }
+  }
+
+  /** Remove an instance's private folder once its process is gone. */
+  async cleanup(id: string): Promise<void> {
+    await rm(join(this.instancesDir, id), { recursive: true, force: true });
+  }
+
+  /** Remove folders of instances from an earlier run (their processes died with it). */
+  async recover(): Promise<void> {
+    await rm(this.instancesDir, { recursive: true, force: true });
+    await mkdir(this.instancesDir, { recursive: true });
+  }
+}

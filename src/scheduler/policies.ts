@@ -1,0 +1,69 @@
+/**
+ * Scheduling decisions as pure functions of state and `now`: the pool applies them, tests call
+ * them with any clock they like.
+ */
+
+export interface StartDecisionInput {
+  /** Requests waiting for an instance. */
+  readonly waiting: number;
+  /** Instances already starting: each will serve one waiter. */
+  readonly starting: number;
+  /** Instances of this function that exist now (starting, idle or busy), across its versions. */
+  readonly functionInstances: number;
+  /** The function's cap: reserved concurrency, or its share of the unreserved pool. */
+  readonly functionLimit: number;
+}
+
+/**
+ * How many instances to start now: one per waiting request not already covered by a start, never
+ * past the function's limit. A burst of 50 requests to a cold function capped at 5 starts 5.
+ */
+export function instancesToStart(input: StartDecisionInput): number {
+  const missing = input.waiting - input.starting;
+  const headroom = input.functionLimit - input.functionInstances;
+  return Math.max(0, Math.min(missing, headroom));
+}
+
+export interface IdleInstance {
+  readonly id: string;
+  readonly idleSince: number;
+}
+
+/** Idle instances whose keep-alive has run out. */
+export function idleInstancesToStop(idle: readonly IdleInstance[], now: number, keepAliveMs: number): string[] {
+  return idle.filter((i) => now - i.idleSince >= keepAliveMs).map((i) => i.id);
+}
+
+export interface QueueDecisionInput {
+  readonly queueLength: number;
+  readonly maxQueueLength: number;
+}
+
+/** A request that finds no free instance may wait only while the queue is short. */
+export function mayQueue(input: QueueDecisionInput): boolean {
+  return input.queueLength < input.maxQueueLength;
+}
+
+export interface ConcurrencyShare {
+  readonly reservedConcurrency: number | null;
+  /** The platform-wide concurrency limit (Lambda's account limit). */
+  readonly accountLimit: number;
+  /** Sum of every function's reserved concurrency. */
+  readonly totalReserved: number;
+  /** Kept for functions without a reservation, as Lambda keeps 100. */
+  readonly minUnreserved: number;
+}
+
+/**
+ * Reserved concurrency is both a cap and a floor: a function with a reservation may use exactly
+ * that many; the others share what is left of the account limit.
+ */
+export function functionConcurrencyLimit(share: ConcurrencyShare): number {
+  if (share.reservedConcurrency !== null) return share.reservedConcurrency;
+  return Math.max(share.minUnreserved, share.accountLimit - share.totalReserved);
+}
+
+/** Lambda bills in 1 ms steps, rounded up. */
+export function billedDurationMs(durationMs: number): number {
+  return Math.max(1, Math.ceil(durationMs));
+}

@@ -1,0 +1,261 @@
+import { ModelfnError } from '../shared/errors.js';
+import type { Clock } from '../shared/clock.js';
+import { InitFailure } from '../runtimes/runtime.js';
+import type { LambdaError } from '../runtimes/runtime.js';
+import type { InvocationTarget } from './invocation.js';
+import type { PooledInstance } from './pooled-instance.js';
+import { idleInstancesToStop, instancesToStart, mayQueue } from './policies.js';
+
+/** What a pool needs from the scheduler that owns it. */
+export interface PoolHost {
+  readonly clock: Clock;
+  readonly maxQueueLength: number;
+  readonly maxQueueWaitMs: number;
+  functionLimit(target: InvocationTarget): number;
+  functionInstances(functionName: string): number;
+  /** Take one instance's share of the function limit and memory budget (may evict idle instances elsewhere). */
+  reserve(pi: PooledInstance): boolean;
+  /** Give a stopped instance's capacity back and let waiting pools use it. */
+  release(pi: PooledInstance): void;
+  /** Start the runtime process and run its init; resolves when ready. */
+  launch(pi: PooledInstance): Promise<void>;
+  newInstance(target: InvocationTarget): PooledInstance;
+  throttleReason(target: InvocationTarget): string;
+}
+
+/** What acquire hands back: an instance now marked busy, and whether this call started it. */
+export interface Lease {
+  readonly pi: PooledInstance;
+  readonly cold: boolean;
+}
+
+/** A cold start that failed in the function's own init: the caller gets the function's error. */
+export class InitError extends Error {
+  constructor(readonly error: LambdaError, readonly initDurationMs: number) {
+    super(error.errorMessage);
+  }
+}
+
+interface Waiter {
+  readonly resolve: (lease: Lease) => void;
+  readonly reject: (err: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * The instances of one function version. An instance serves one invocation at a time; a request
+ * that finds none idle waits in a short queue while the pool starts one instance per uncovered
+ * waiter, within the function's limit.
+ */
+export class Pool {
+  readonly instances = new Map<string, PooledInstance>();
+  private readonly idle: PooledInstance[] = [];
+  private readonly waiters: Waiter[] = [];
+  private starting = 0;
+  private draining = false;
+
+  constructor(
+    readonly key: string,
+    private target: InvocationTarget,
+    private readonly host: PoolHost,
+  ) {}
+
+  get functionName(): string {
+    return this.target.config.name;
+  }
+
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
+  get idleCount(): number {
+    return this.idle.length;
+  }
+
+  get isEmpty(): boolean {
+    return this.instances.size === 0 && this.waiters.length === 0;
+  }
+
+  get currentTarget(): InvocationTarget {
+    return this.target;
+  }
+
+  /** A newer configuration: new instances use it; idle instances of the old one stop now. */
+  retarget(target: InvocationTarget): void {
+    if (target.config.revisionId === this.target.config.revisionId) {
+      this.target = target; // same code, maybe new function-wide scaling settings
+      return;
+    }
+    this.target = target;
+    for (const pi of this.idle.splice(0)) this.stop(pi);
+    this.pump();
+  }
+
+  acquire(): Promise<Lease> {
+    while (this.idle.length > 0) {
+      const pi = this.idle.pop()!;
+      if (pi.alive && pi.revisionId === this.target.config.revisionId) {
+        pi.state = 'busy';
+        return Promise.resolve({ pi, cold: false });
+      }
+      this.stop(pi);
+    }
+    if (this.draining) return Promise.reject(new ModelfnError('SHUTTING_DOWN', 'the platform is shutting down'));
+    if (!mayQueue({ queueLength: this.waiters.length, maxQueueLength: this.host.maxQueueLength })) {
+      return Promise.reject(this.throttle());
+    }
+    return new Promise<Lease>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, timer: undefined };
+      this.waiters.push(waiter);
+      this.armTimer(waiter);
+      this.pump();
+    });
+  }
+
+  /** The invocation is over: reuse the instance, hand it to a waiter, or stop it. */
+  release(pi: PooledInstance): void {
+    if (pi.state === 'stopped') return;
+    if (!pi.alive || pi.revisionId !== this.target.config.revisionId || this.draining) {
+      this.stop(pi);
+      return;
+    }
+    pi.state = 'idle';
+    pi.idleSince = this.host.clock.now();
+    if (!this.handOff(pi)) this.idle.push(pi);
+  }
+
+  /** Start instances for uncovered waiters, as far as limits and the budget allow. */
+  pump(): void {
+    if (this.draining) return;
+    let toStart = instancesToStart({
+      waiting: this.waiters.length,
+      starting: this.starting,
+      functionInstances: this.host.functionInstances(this.functionName),
+      functionLimit: this.host.functionLimit(this.target),
+    });
+    while (toStart-- > 0) {
+      const pi = this.host.newInstance(this.target);
+      if (!this.host.reserve(pi)) return;
+      this.startInstance(pi);
+    }
+  }
+
+  /** Stop idle instances whose keep-alive ran out. */
+  reap(keepAliveMs: number): void {
+    const now = this.host.clock.now();
+    const expired = new Set(idleInstancesToStop(this.idle.map((pi) => ({ id: pi.id, idleSince: pi.idleSince })), now, keepAliveMs));
+    if (expired.size === 0) return;
+    for (let i = this.idle.length - 1; i >= 0; i--) {
+      const pi = this.idle[i]!;
+      if (expired.has(pi.id)) {
+        this.idle.splice(i, 1);
+        this.stop(pi);
+      }
+    }
+  }
+
+  /** The least recently used idle instance, for eviction when the memory budget is full. */
+  oldestIdle(): PooledInstance | undefined {
+    return this.idle[0];
+  }
+
+  evict(pi: PooledInstance): void {
+    const at = this.idle.indexOf(pi);
+    if (at >= 0) this.idle.splice(at, 1);
+    this.stop(pi);
+  }
+
+  /** Stop taking work: waiters fail, idle instances stop, busy ones stop when they finish. */
+  drain(): void {
+    this.draining = true;
+    for (const waiter of this.waiters.splice(0)) {
+      clearTimeout(waiter.timer);
+      waiter.reject(new ModelfnError('SHUTTING_DOWN', 'the function is being removed or the platform is shutting down'));
+    }
+    for (const pi of this.idle.splice(0)) this.stop(pi);
+  }
+
+  /** Stop an instance; its capacity is given back at once (a SIGKILLed process frees its memory). */
+  stop(pi: PooledInstance): void {
+    if (pi.state === 'stopped') return;
+    pi.state = 'stopped';
+    const at = this.idle.indexOf(pi);
+    if (at >= 0) this.idle.splice(at, 1);
+    pi.instance?.kill();
+    this.forget(pi);
+  }
+
+  /** The process exited on its own (crash) or after a stop. */
+  onExit(pi: PooledInstance): void {
+    if (pi.state === 'busy') return; // the running invocation reports the death, then releases it
+    this.stop(pi);
+  }
+
+  private forget(pi: PooledInstance): void {
+    this.instances.delete(pi.id);
+    this.host.release(pi);
+  }
+
+  private startInstance(pi: PooledInstance): void {
+    this.instances.set(pi.id, pi);
+    this.starting++;
+    const started = this.host.clock.now();
+    this.host.launch(pi).then(
+      () => {
+        this.starting--;
+        void pi.instance!.exited.then(() => this.onExit(pi));
+        if (pi.state === 'stopped') return this.pump();
+        if (!pi.alive || pi.revisionId !== this.target.config.revisionId || this.draining) {
+          this.stop(pi);
+          return this.pump();
+        }
+        pi.state = 'idle';
+        pi.idleSince = this.host.clock.now();
+        if (!this.handOff(pi, true)) this.idle.push(pi);
+      },
+      (err: unknown) => {
+        this.starting--;
+        this.stop(pi);
+        // The start served the head waiter: it gets the failure. The others start over.
+        const waiter = this.waiters.shift();
+        if (waiter) {
+          clearTimeout(waiter.timer);
+          waiter.reject(err instanceof InitFailure ? new InitError(err.error, this.host.clock.now() - started) : toError(err));
+        }
+        this.pump();
+      },
+    );
+  }
+
+  private handOff(pi: PooledInstance, cold = false): boolean {
+    const waiter = this.waiters.shift();
+    if (!waiter) return false;
+    clearTimeout(waiter.timer);
+    pi.state = 'busy';
+    waiter.resolve({ pi, cold });
+    return true;
+  }
+
+  private armTimer(waiter: Waiter): void {
+    waiter.timer = setTimeout(() => {
+      const position = this.waiters.indexOf(waiter);
+      if (position < 0) return;
+      // A waiter covered by an instance that is still starting keeps waiting: the init timeout bounds it.
+      if (position < this.starting) return this.armTimer(waiter);
+      this.waiters.splice(position, 1);
+      waiter.reject(this.throttle());
+    }, this.host.maxQueueWaitMs);
+    waiter.timer.unref();
+  }
+
+  private throttle(): ModelfnError {
+    const reason = this.host.throttleReason(this.target);
+    return new ModelfnError('TOO_MANY_REQUESTS', `Rate Exceeded. ${this.functionName} is at its concurrency limit and its queue is full`, {
+      details: { reason },
+    });
+  }
+}
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

@@ -1,0 +1,59 @@
+import type { Instance, InstanceLogLine } from '../runtimes/runtime.js';
+import type { InvocationTarget } from './invocation.js';
+import type { WatchedProcess } from './memory-watchdog.js';
+
+export type InstanceState = 'starting' | 'idle' | 'busy' | 'stopped';
+
+/** The scheduler's record of one instance: its state, accounting and the invocation it serves. */
+export class PooledInstance implements WatchedProcess {
+  state: InstanceState = 'starting';
+  instance: Instance | undefined;
+  readonly startedAt: number;
+  idleSince = 0;
+  initDurationMs = 0;
+  served = 0;
+  peakRssMb = 0;
+  /** Why the instance is being stopped, when the scheduler stops it mid-invocation. */
+  stopCause: 'timeout' | 'memory' | undefined;
+  currentRequestId: string | null = null;
+  /** Lines of the current invocation, kept only when the caller asked for them. */
+  collected: string[] | undefined;
+  /** Capacity (ledger and memory budget) was given back. */
+  released = false;
+
+  constructor(
+    readonly id: string,
+    readonly target: InvocationTarget,
+    now: number,
+    private readonly onLine: (pi: PooledInstance, line: InstanceLogLine) => void,
+  ) {
+    this.startedAt = now;
+  }
+
+  get pid(): number | undefined {
+    return this.instance?.pid;
+  }
+
+  get memoryMb(): number {
+    return this.target.config.memoryMb;
+  }
+
+  get revisionId(): string {
+    return this.target.config.revisionId;
+  }
+
+  get functionName(): string {
+    return this.target.config.name;
+  }
+
+  get alive(): boolean {
+    return this.state !== 'stopped' && (this.instance?.alive ?? true);
+  }
+
+  handleLog = (line: InstanceLogLine): void => this.onLine(this, line);
+
+  onOverLimit(): void {
+    if (this.stopCause === undefined) this.stopCause = 'memory';
+    this.instance?.kill();
+  }
+}

@@ -1,0 +1,421 @@
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { ModelfnError } from '../shared/errors.js';
+import type { Clock } from '../shared/clock.js';
+import { newInstanceId } from '../shared/ids.js';
+import type { LogSink } from '../telemetry/logs/log-record.js';
+import { formatOutputLine } from '../telemetry/logs/log-record.js';
+import type { InstanceLogLine, InvokeResponse } from '../runtimes/runtime.js';
+import { InstanceDied, describeExit } from '../runtimes/runtime.js';
+import type { Invocation, InvocationOutcome, InvocationTarget } from './invocation.js';
+import type { InstanceLauncher } from './instance-launcher.js';
+import { MemoryBudget } from './memory-budget.js';
+import { MemoryWatchdog } from './memory-watchdog.js';
+import { InitError, Pool } from './pool.js';
+import type { PoolHost } from './pool.js';
+import { PooledInstance } from './pooled-instance.js';
+import { billedDurationMs, functionConcurrencyLimit } from './policies.js';
+
+export interface SchedulerOptions {
+  readonly clock: Clock;
+  readonly launcher: InstanceLauncher;
+  readonly logs: LogSink;
+  readonly memoryBudgetMb: number;
+  readonly accountConcurrency: number;
+  readonly minUnreservedConcurrency: number;
+  readonly defaultKeepAliveSec: number;
+  readonly maxQueueLength: number;
+  readonly maxQueueWaitMs: number;
+  readonly reapIntervalMs: number;
+}
+
+/** Emitted for every finished invocation (telemetry subscribes; nothing here waits for it). */
+export interface InvocationRecord {
+  readonly functionName: string;
+  readonly version: string;
+  readonly requestId: string;
+  readonly durationMs: number;
+  readonly billedDurationMs: number;
+  readonly memoryMb: number;
+  readonly initDurationMs?: number;
+  readonly errorType?: string;
+}
+
+/**
+ * Owns every instance: one pool per function version, a concurrency ledger per function, the
+ * memory budget, timeouts, the memory watchdog and the keep-alive reaper. It moves opaque events
+ * and knows no wire protocol.
+ */
+export class Scheduler extends EventEmitter implements PoolHost {
+  readonly clock: Clock;
+  readonly maxQueueLength: number;
+  readonly maxQueueWaitMs: number;
+  private readonly pools = new Map<string, Pool>();
+  private readonly perFunction = new Map<string, number>();
+  private readonly reservations = new Map<string, number>();
+  private readonly budget: MemoryBudget;
+  private readonly watchdog = new MemoryWatchdog();
+  private readonly reaper: NodeJS.Timeout;
+  private inFlight = 0;
+  private closing = false;
+
+  constructor(private readonly options: SchedulerOptions) {
+    super();
+    this.clock = options.clock;
+    this.maxQueueLength = options.maxQueueLength;
+    this.maxQueueWaitMs = options.maxQueueWaitMs;
+    this.budget = new MemoryBudget(options.memoryBudgetMb);
+    this.reaper = setInterval(() => this.reap(), options.reapIntervalMs);
+    this.reaper.unref();
+  }
+
+  /** Run one invocation: find or start an instance, enforce the timeout, log, release. */
+  async invoke(target: InvocationTarget, invocation: Invocation): Promise<InvocationOutcome> {
+    if (this.closing) throw new ModelfnError('SHUTTING_DOWN', 'the platform is shutting down');
+    this.noteReservation(target);
+    const pool = this.poolFor(target);
+    let lease;
+    try {
+      lease = await pool.acquire();
+    } catch (err) {
+      if (err instanceof InitError) return this.initFailed(target, invocation, err);
+      if (err instanceof ModelfnError && err.code === 'TOO_MANY_REQUESTS') this.emit('throttle', target.config.name, target.config.version);
+      throw err;
+    }
+    this.inFlight++;
+    try {
+      return await this.run(pool, lease.pi, lease.cold, invocation);
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0) this.emit('idle');
+    }
+  }
+
+  /** A function changed or was deleted: retire instances of old code, drop pools of a deleted one. */
+  onFunctionChanged(name: string, current: (version: string) => InvocationTarget | undefined): void {
+    for (const [key, pool] of this.pools) {
+      if (pool.functionName !== name) continue;
+      const target = current(pool.currentTarget.config.version);
+      if (target) pool.retarget(target);
+      else {
+        pool.drain();
+        this.pools.delete(key);
+      }
+    }
+    if (!current('$LATEST')) this.reservations.delete(name);
+  }
+
+  /** Instances by state, for `ls` and the metrics. */
+  snapshot(): Array<{ functionName: string; version: string; instances: number; idle: number; busy: number; starting: number; waiting: number }> {
+    return [...this.pools.values()].map((pool) => {
+      const all = [...pool.instances.values()];
+      return {
+        functionName: pool.functionName,
+        version: pool.currentTarget.config.version,
+        instances: all.length,
+        idle: all.filter((pi) => pi.state === 'idle').length,
+        busy: all.filter((pi) => pi.state === 'busy').length,
+        starting: all.filter((pi) => pi.state === 'starting').length,
+        waiting: pool.waiting,
+      };
+    });
+  }
+
+  get memoryUsedMb(): number {
+    return this.budget.usedMb;
+  }
+
+  /** Stop accepting work, let running invocations finish (up to graceMs), then stop every instance. */
+  async shutdown(graceMs: number): Promise<void> {
+    this.closing = true;
+    clearInterval(this.reaper);
+    for (const pool of this.pools.values()) pool.drain();
+    if (this.inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        this.once('idle', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    const exits: Promise<unknown>[] = [];
+    for (const pool of this.pools.values()) {
+      for (const pi of [...pool.instances.values()]) {
+        if (pi.instance) exits.push(pi.instance.exited);
+        pool.stop(pi);
+      }
+    }
+    this.watchdog.stop();
+    await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, 2000).unref())]);
+  }
+
+  // ---- PoolHost ------------------------------------------------------------------------------
+
+  functionLimit(target: InvocationTarget): number {
+    let totalReserved = 0;
+    for (const r of this.reservations.values()) totalReserved += r;
+    return functionConcurrencyLimit({
+      reservedConcurrency: target.scaling.reservedConcurrency,
+      accountLimit: this.options.accountConcurrency,
+      totalReserved,
+      minUnreserved: this.options.minUnreservedConcurrency,
+    });
+  }
+
+  functionInstances(functionName: string): number {
+    return this.perFunction.get(functionName) ?? 0;
+  }
+
+  reserve(pi: PooledInstance): boolean {
+    if (!this.budget.tryReserve(pi.memoryMb)) {
+      if (!this.evictFor(pi.memoryMb) || !this.budget.tryReserve(pi.memoryMb)) return false;
+    }
+    this.perFunction.set(pi.functionName, this.functionInstances(pi.functionName) + 1);
+    return true;
+  }
+
+  release(pi: PooledInstance): void {
+    if (pi.released) return;
+    pi.released = true;
+    this.budget.release(pi.memoryMb);
+    const left = this.functionInstances(pi.functionName) - 1;
+    if (left > 0) this.perFunction.set(pi.functionName, left);
+    else this.perFunction.delete(pi.functionName);
+    this.watchdog.remove(pi);
+    if (pi.instance) void this.options.launcher.cleanup(pi.id);
+    // Capacity came back: pools with uncovered waiters may start instances now.
+    queueMicrotask(() => {
+      for (const pool of this.pools.values()) if (pool.waiting > 0) pool.pump();
+    });
+  }
+
+  newInstance(target: InvocationTarget): PooledInstance {
+    return new PooledInstance(newInstanceId(), target, this.clock.now(), (pi, line) => this.onInstanceLine(pi, line));
+  }
+
+  async launch(pi: PooledInstance): Promise<void> {
+    const started = performance.now();
+    const instance = await this.options.launcher.launch({
+      id: pi.id,
+      config: pi.target.config,
+      startedAt: pi.startedAt,
+      onLog: pi.handleLog,
+    });
+    pi.instance = instance;
+    pi.initDurationMs = performance.now() - started;
+    if (pi.state === 'stopped') {
+      instance.kill();
+      return;
+    }
+    // Sampled once after init so that even the first REPORT has a real Max Memory Used.
+    await this.watchdog.sample(pi);
+    this.watchdog.add(pi);
+  }
+
+  throttleReason(target: InvocationTarget): string {
+    return target.scaling.reservedConcurrency !== null
+      ? 'ReservedFunctionConcurrentInvocationLimitExceeded'
+      : 'ConcurrentInvocationLimitExceeded';
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  private poolFor(target: InvocationTarget): Pool {
+    const key = poolKey(target);
+    let pool = this.pools.get(key);
+    if (!pool) {
+      pool = new Pool(key, target, this);
+      this.pools.set(key, pool);
+    } else if (pool.currentTarget.config.revisionId !== target.config.revisionId) {
+      // Requests resolved before a redeploy may arrive after it: only ever move forward.
+      if (target.config.lastModified >= pool.currentTarget.config.lastModified) pool.retarget(target);
+    } else if (pool.currentTarget.scaling !== target.scaling) {
+      pool.retarget(target);
+    }
+    return pool;
+  }
+
+  private noteReservation(target: InvocationTarget): void {
+    const reserved = target.scaling.reservedConcurrency;
+    if (reserved === null) this.reservations.delete(target.config.name);
+    else this.reservations.set(target.config.name, reserved);
+  }
+
+  private async run(pool: Pool, pi: PooledInstance, cold: boolean, invocation: Invocation): Promise<InvocationOutcome> {
+    const { config } = pi.target;
+    const requestId = invocation.requestId;
+    pi.currentRequestId = requestId;
+    pi.collected = invocation.wantLogs ? [] : undefined;
+    this.platformLine(pi, 'start', `START RequestId: ${requestId} Version: ${config.version}`);
+    const started = performance.now();
+    const timeoutMs = config.timeoutSec * 1000;
+    const timer = setTimeout(() => {
+      pi.stopCause ??= 'timeout';
+      pi.instance?.kill();
+    }, timeoutMs);
+    let result: InvokeResponse;
+    try {
+      result = await pi.instance!.invoke({
+        requestId,
+        payload: invocation.payload,
+        deadlineMs: this.clock.now() + timeoutMs,
+        invokedFunctionArn: pi.target.invokedFunctionArn,
+        clientContext: invocation.clientContext,
+        cognitoIdentity: invocation.cognitoIdentity,
+        traceId: invocation.traceId,
+      });
+    } catch (err) {
+      result = { ok: false, error: this.deathError(pi, requestId, err) };
+    } finally {
+      clearTimeout(timer);
+    }
+    const durationMs = performance.now() - started;
+    const billed = billedDurationMs(durationMs);
+    pi.served++;
+    const initDurationMs = cold ? pi.initDurationMs : undefined;
+    this.platformLine(pi, 'end', `END RequestId: ${requestId}`);
+    this.platformLine(
+      pi,
+      'report',
+      `REPORT RequestId: ${requestId}\tDuration: ${durationMs.toFixed(2)} ms\tBilled Duration: ${billed} ms\t` +
+        `Memory Size: ${config.memoryMb} MB\tMax Memory Used: ${Math.max(1, Math.round(pi.peakRssMb))} MB` +
+        (initDurationMs !== undefined ? `\tInit Duration: ${initDurationMs.toFixed(2)} ms` : '') +
+        (result.ok ? '' : `\tStatus: error\tError Type: ${result.error.errorType}`),
+    );
+    const logs = pi.collected?.join('\n');
+    pi.currentRequestId = null;
+    pi.collected = undefined;
+    pool.release(pi);
+    const outcome: InvocationOutcome = {
+      requestId,
+      executedVersion: config.version,
+      result,
+      durationMs,
+      billedDurationMs: billed,
+      initDurationMs,
+      maxMemoryUsedMb: pi.peakRssMb,
+      logs,
+    };
+    if (this.listenerCount('invocation') > 0) this.emit('invocation', {
+      functionName: config.name,
+      version: config.version,
+      requestId,
+      durationMs,
+      billedDurationMs: billed,
+      memoryMb: config.memoryMb,
+      initDurationMs,
+      errorType: result.ok ? undefined : result.error.errorType,
+    } satisfies InvocationRecord);
+    return outcome;
+  }
+
+  /** The cold start of this request failed in the function's init: report it as Lambda does. */
+  private initFailed(target: InvocationTarget, invocation: Invocation, err: InitError): InvocationOutcome {
+    const { config } = target;
+    const message = `INIT_REPORT Init Duration: ${err.initDurationMs.toFixed(2)} ms\tPhase: init\tStatus: error\tError Type: ${err.error.errorType}`;
+    this.options.logs.append({
+      ts: this.clock.now(),
+      functionName: config.name,
+      version: config.version,
+      instanceId: '',
+      requestId: invocation.requestId,
+      kind: 'platform',
+      message,
+    });
+    this.emit('invocation', {
+      functionName: config.name,
+      version: config.version,
+      requestId: invocation.requestId,
+      durationMs: 0,
+      billedDurationMs: 0,
+      memoryMb: config.memoryMb,
+      initDurationMs: err.initDurationMs,
+      errorType: err.error.errorType,
+    } satisfies InvocationRecord);
+    return {
+      requestId: invocation.requestId,
+      executedVersion: config.version,
+      result: { ok: false, error: err.error },
+      durationMs: 0,
+      billedDurationMs: 0,
+      initDurationMs: err.initDurationMs,
+      maxMemoryUsedMb: 0,
+      logs: invocation.wantLogs ? message : undefined,
+    };
+  }
+
+  private deathError(pi: PooledInstance, requestId: string, err: unknown) {
+    if (pi.stopCause === 'timeout') {
+      return {
+        errorType: 'Sandbox.Timedout',
+        errorMessage: `RequestId: ${requestId} Error: Task timed out after ${pi.target.config.timeoutSec.toFixed(2)} seconds`,
+      };
+    }
+    const exit = err instanceof InstanceDied ? describeExit(err.exit) : 'signal: killed';
+    if (pi.stopCause === 'memory') {
+      return {
+        errorType: 'Runtime.OutOfMemory',
+        errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: ${exit} (memory size ${pi.memoryMb} MB exceeded)`,
+      };
+    }
+    return { errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: ${exit}` };
+  }
+
+  private onInstanceLine(pi: PooledInstance, line: InstanceLogLine): void {
+    const requestId = line.requestId ?? pi.currentRequestId;
+    const ts = this.clock.now();
+    const message = line.stream === 'console' ? formatOutputLine(ts, requestId, line.level ?? 'INFO', line.text) : line.text;
+    pi.collected?.push(message);
+    this.options.logs.append({
+      ts,
+      functionName: pi.target.config.name,
+      version: pi.target.config.version,
+      instanceId: pi.id,
+      requestId,
+      kind: 'output',
+      message,
+    });
+  }
+
+  private platformLine(pi: PooledInstance, kind: 'start' | 'end' | 'report', message: string): void {
+    pi.collected?.push(message);
+    this.options.logs.append({
+      ts: this.clock.now(),
+      functionName: pi.target.config.name,
+      version: pi.target.config.version,
+      instanceId: pi.id,
+      requestId: pi.currentRequestId,
+      kind,
+      message,
+    });
+  }
+
+  private evictFor(memoryMb: number): boolean {
+    const candidates: Array<{ pool: Pool; pi: PooledInstance }> = [];
+    for (const pool of this.pools.values()) {
+      const pi = pool.oldestIdle();
+      if (pi) candidates.push({ pool, pi });
+    }
+    candidates.sort((a, b) => a.pi.idleSince - b.pi.idleSince);
+    let freed = this.budget.freeMb;
+    for (const { pool, pi } of candidates) {
+      if (freed >= memoryMb) break;
+      freed += pi.memoryMb;
+      pool.evict(pi);
+    }
+    return this.budget.freeMb >= memoryMb;
+  }
+
+  private reap(): void {
+    for (const [key, pool] of this.pools) {
+      const keepAliveSec = pool.currentTarget.scaling.keepAliveSec ?? this.options.defaultKeepAliveSec;
+      pool.reap(keepAliveSec * 1000);
+      if (pool.isEmpty) this.pools.delete(key);
+    }
+  }
+}
+
+function poolKey(target: InvocationTarget): string {
+  return `${target.config.name}:${target.config.version}`;
+}

@@ -1,0 +1,60 @@
+import { totalmem } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { parseOrThrow } from '../shared/validation.js';
+
+const MB = 1024 * 1024;
+
+/** Every platform setting, validated once at start; afterwards the values are trusted. */
+export const platformConfigSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8080),
+    dataDir: z.string().min(1).default('.modelfn'),
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: 'must look like us-east-1' }).default('us-east-1'),
+    accountId: z.string().regex(/^\d{12}$/, { message: 'must be 12 digits' }).default('000000000000'),
+    defaultKeepAliveSec: z.number().int().min(0).max(7 * 86400).default(600),
+    reapIntervalMs: z.number().int().min(10).max(60_000).default(1000),
+    memoryBudgetMb: z.number().int().min(128).default(Math.floor((totalmem() / MB) * 0.75)),
+    accountConcurrency: z.number().int().min(1).max(100_000).default(1000),
+    minUnreservedConcurrency: z.number().int().min(0).default(100),
+    maxQueueLength: z.number().int().min(0).max(100_000).default(256),
+    maxQueueWaitMs: z.number().int().min(0).max(900_000).default(5000),
+    initTimeoutMs: z.number().int().min(100).max(900_000).default(10_000),
+    maxSyncPayloadBytes: z.number().int().min(1024).default(6 * MB),
+    maxBundleBytes: z.number().int().min(1024).default(50 * MB),
+    maxUnpackedBytes: z.number().int().min(1024).default(250 * MB),
+    drainTimeoutMs: z.number().int().min(0).default(30_000),
+    logRetentionDays: z.number().min(0).default(7),
+    logMaxMbPerFunction: z.number().int().min(1).default(256),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    deployExamples: z.boolean().default(false),
+  })
+  .strict();
+
+export type PlatformConfig = z.infer<typeof platformConfigSchema>;
+
+/** Environment variables that set platform options (flags given on the command line win). */
+const ENV_KEYS: Record<string, { key: keyof PlatformConfig; type: 'string' | 'number' }> = {
+  MODELFN_HOST: { key: 'host', type: 'string' },
+  MODELFN_PORT: { key: 'port', type: 'number' },
+  MODELFN_HOME: { key: 'dataDir', type: 'string' },
+  MODELFN_REGION: { key: 'region', type: 'string' },
+  MODELFN_ACCOUNT_ID: { key: 'accountId', type: 'string' },
+  MODELFN_KEEP_ALIVE: { key: 'defaultKeepAliveSec', type: 'number' },
+  MODELFN_MEMORY_BUDGET_MB: { key: 'memoryBudgetMb', type: 'number' },
+  MODELFN_LOG_LEVEL: { key: 'logLevel', type: 'string' },
+};
+
+/** Build the configuration from an environment (a map, so tests pass their own) and explicit options. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>, options: Partial<Record<keyof PlatformConfig, unknown>>): PlatformConfig {
+  const fromEnv: Record<string, unknown> = {};
+  for (const [name, { key, type }] of Object.entries(ENV_KEYS)) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    fromEnv[key] = type === 'number' && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+  }
+  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const config = parseOrThrow(platformConfigSchema, { ...fromEnv, ...defined }, 'platform configuration');
+  return { ...config, dataDir: resolve(config.dataDir) };
+}

@@ -1,0 +1,96 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { sendJson } from './http/respond.js';
+import { endStreams } from './http/streams.js';
+import { matchesPrefix, splitTarget } from './http/request-url.js';
+import type { Surface } from './surface.js';
+
+/**
+ * The HTTP front door: picks the surface that owns the path (longest prefix first), else the
+ * user-route catch-all. It never spawns or schedules anything itself.
+ */
+export class Gateway {
+  readonly server: Server;
+  private readonly mounted: Array<{ prefix: string; surface: Surface }>;
+  private inFlight = 0;
+  private draining = false;
+  private onDrained: (() => void) | undefined;
+
+  constructor(
+    surfaces: readonly Surface[],
+    private readonly fallback: Surface,
+    private readonly log: Logger,
+  ) {
+    this.mounted = surfaces
+      .flatMap((surface) => surface.prefixes.map((prefix) => ({ prefix, surface })))
+      .sort((a, b) => b.prefix.length - a.prefix.length);
+    this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => this.dispatch(req, res));
+    // Idle keep-alive sockets must not hold the process open once we decide to stop.
+    this.server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      else socket.destroy();
+    });
+  }
+
+  /** Reserved path prefixes (user routes may not use them). */
+  get reservedPrefixes(): string[] {
+    return this.mounted.map((m) => m.prefix);
+  }
+
+  listen(port: number, host: string): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        const address = this.server.address();
+        if (address === null || typeof address === 'string') return reject(new Error('server has no TCP address'));
+        resolve({ host: address.address, port: address.port });
+      });
+    });
+  }
+
+  /** Stop accepting connections and wait for requests in flight (up to graceMs). */
+  async drain(graceMs: number): Promise<void> {
+    this.draining = true;
+    endStreams();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    if (this.inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        this.onDrained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  private dispatch(req: IncomingMessage, res: ServerResponse): void {
+    const target = splitTarget(req.url);
+    if (this.draining) res.setHeader('connection', 'close');
+    let surface = this.fallback;
+    for (const m of this.mounted) {
+      if (matchesPrefix(target.rawPath, m.prefix)) {
+        surface = m.surface;
+        break;
+      }
+    }
+    this.inFlight++;
+    surface
+      .handle(req, res, target)
+      .catch((err: unknown) => {
+        // Surfaces answer their own errors; reaching here is a bug, but the platform stays up.
+        this.log.error({ err, surface: surface.name, path: target.rawPath }, 'unhandled error in surface');
+        if (!res.headersSent) sendJson(res, 500, { message: 'internal error', code: 'INTERNAL' });
+        else res.destroy();
+      })
+      .finally(() => {
+        this.inFlight--;
+        if (this.inFlight === 0 && this.onDrained) this.onDrained();
+      });
+  }
+}

@@ -1,0 +1,118 @@
+import type { Logger } from 'pino';
+import { BundleCache } from '../artifacts/bundle-cache.js';
+import { DEFAULT_BUNDLE_LIMITS } from '../artifacts/limits.js';
+import type { BundleLimits } from '../artifacts/limits.js';
+import { FileBlobStore } from '../backends/files/file-blob-store.js';
+import { FileLogStore } from '../backends/files/file-log-store.js';
+import { SqliteRegistryStore } from '../backends/sqlite/registry-store.js';
+import { Deployer } from '../registry/deployer.js';
+import { Registry } from '../registry/registry.js';
+import type { RegistryChange } from '../registry/store.js';
+import { NodejsRuntime } from '../runtimes/nodejs/nodejs-runtime.js';
+import { RuntimeRegistry } from '../runtimes/runtime-registry.js';
+import { InstanceLauncher } from '../scheduler/instance-launcher.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import type { Clock } from '../shared/clock.js';
+import { systemClock } from '../shared/clock.js';
+import { createLogger } from '../shared/logger.js';
+import { AdminSurface } from '../surfaces/admin/admin-surface.js';
+import { LambdaApiSurface } from '../surfaces/lambda-api/lambda-api-surface.js';
+import { RoutesSurface } from '../surfaces/routes/routes-surface.js';
+import type { PlatformConfig } from './config.js';
+import { layoutOf, lockDataDir } from './data-dir.js';
+import { Gateway } from './gateway.js';
+import { MODELFN_VERSION } from './version.js';
+
+/**
+ * Process wiring for one modelfn node with the embedded default (SQLite + files). No logic lives
+ * here: it builds the parts, connects them, and stops them in order.
+ */
+export class Platform {
+  private constructor(
+    readonly config: PlatformConfig,
+    readonly url: string,
+    readonly log: Logger,
+    readonly registry: Registry,
+    readonly deployer: Deployer,
+    readonly scheduler: Scheduler,
+    readonly gateway: Gateway,
+    private readonly closers: Array<() => Promise<void> | void>,
+  ) {}
+
+  static async start(config: PlatformConfig, clock: Clock = systemClock, log: Logger = createLogger(config.logLevel)): Promise<Platform> {
+    const layout = layoutOf(config.dataDir);
+    // Each part registers its closer as soon as it exists; stop() runs them newest first.
+    const closers: Array<() => Promise<void> | void> = [await lockDataDir(layout.root)];
+    try {
+      const limits: BundleLimits = { ...DEFAULT_BUNDLE_LIMITS, maxZippedBytes: config.maxBundleBytes, maxUnpackedBytes: config.maxUnpackedBytes };
+      const store = new SqliteRegistryStore(layout.registryDb);
+      closers.push(() => store.close());
+      const logs = await FileLogStore.open(layout.logs, {
+        maxAgeMs: config.logRetentionDays * 86_400_000,
+        maxBytesPerFunction: config.logMaxMbPerFunction * 1024 * 1024,
+      });
+      closers.push(() => logs.close());
+      const blobs = new FileBlobStore(layout.blobs);
+      const bundles = new BundleCache(layout.unpacked, blobs, limits);
+      await bundles.recover();
+
+      const runtimes = new RuntimeRegistry().register(new NodejsRuntime());
+      const launcher = new InstanceLauncher(runtimes, bundles, layout.instances, config.region, config.initTimeoutMs);
+      await launcher.recover();
+      const scheduler = new Scheduler({
+        clock,
+        launcher,
+        logs,
+        memoryBudgetMb: config.memoryBudgetMb,
+        accountConcurrency: config.accountConcurrency,
+        minUnreservedConcurrency: config.minUnreservedConcurrency,
+        defaultKeepAliveSec: config.defaultKeepAliveSec,
+        maxQueueLength: config.maxQueueLength,
+        maxQueueWaitMs: config.maxQueueWaitMs,
+        reapIntervalMs: config.reapIntervalMs,
+      });
+      closers.push(() => scheduler.shutdown(config.drainTimeoutMs));
+      const registry = new Registry(store, { region: config.region, accountId: config.accountId });
+      await registry.load();
+      closers.push(() => registry.close());
+      registry.on('change', (change: RegistryChange) => {
+        scheduler.onFunctionChanged(change.name, (version) => {
+          const doc = registry.get(change.name);
+          const versionConfig = doc && registry.versionConfig(doc, version);
+          if (!doc || !versionConfig) return undefined;
+          return { config: versionConfig, scaling: doc.scaling, invokedFunctionArn: registry.resolve(change.name, version === '$LATEST' ? undefined : version).invokedFunctionArn };
+        });
+      });
+
+      const routes = new RoutesSurface({ registry, dispatcher: scheduler, clock, maxRequestBytes: config.maxSyncPayloadBytes });
+      const lambdaApi = new LambdaApiSurface({ registry, dispatcher: scheduler, maxSyncPayloadBytes: config.maxSyncPayloadBytes });
+      // The deployer needs the reserved prefixes, the admin surface needs the deployer: build the
+      // prefix list from the surfaces that own them.
+      const reserved = ['/_modelfn', ...lambdaApi.prefixes, '/2018-06-01', '/v1/models', '/v2', '/metrics', '/ui'];
+      const deployer = new Deployer(registry, blobs, bundles, runtimes, limits, reserved, clock);
+      const admin = new AdminSurface({ registry, deployer, scheduler, logs, maxBundleBytes: config.maxBundleBytes, version: MODELFN_VERSION });
+      const gateway = new Gateway([admin, lambdaApi], routes, log);
+
+      const address = await gateway.listen(config.port, config.host);
+      closers.push(() => gateway.drain(config.drainTimeoutMs));
+      const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+      const url = `http://${host}:${address.port}`;
+      log.info({ url, dataDir: layout.root, memoryBudgetMb: config.memoryBudgetMb, version: MODELFN_VERSION }, 'modelfn started');
+      return new Platform(config, url, log, registry, deployer, scheduler, gateway, closers);
+    } catch (err) {
+      for (const close of closers.reverse()) await Promise.resolve(close()).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Graceful stop: no new requests, in-flight ones finish (up to the drain timeout), then everything closes. */
+  async stop(): Promise<void> {
+    for (const close of this.closers.splice(0).reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        this.log.warn({ err }, 'error while stopping');
+      }
+    }
+  }
+}

@@ -1,0 +1,170 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import FindMyWay from 'find-my-way';
+import type { HTTPMethod } from 'find-my-way';
+import { ModelfnError, toModelfnError } from '../../shared/errors.js';
+import { parseJsonBody } from '../../shared/json.js';
+import { parseOrThrow } from '../../shared/validation.js';
+import { functionArn } from '../../registry/arn.js';
+import type { Deployer } from '../../registry/deployer.js';
+import { deploySpecSchema, functionNameSchema } from '../../registry/function-spec.js';
+import type { Registry } from '../../registry/registry.js';
+import type { Scheduler } from '../../scheduler/scheduler.js';
+import type { LogStore } from '../../telemetry/logs/log-record.js';
+import { readBody } from '../../server/http/body.js';
+import { closeAfterResponse, sendJson } from '../../server/http/respond.js';
+import type { RequestTarget } from '../../server/http/request-url.js';
+import type { Surface } from '../../server/surface.js';
+import { functionView } from './function-view.js';
+import { streamLogs } from './logs-endpoint.js';
+
+export interface AdminDeps {
+  readonly registry: Registry;
+  readonly deployer: Deployer;
+  readonly scheduler: Scheduler;
+  readonly logs: LogStore;
+  readonly maxBundleBytes: number;
+  readonly version: string;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>, query: URLSearchParams) => Promise<void>;
+
+const ZIP_TYPES = new Set(['application/zip', 'application/x-zip-compressed', 'application/octet-stream']);
+const METHODS: HTTPMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'];
+
+/**
+ * modelfn's own management API under /_modelfn/v1: what the CLI uses. Errors are
+ * {"message", "code"} with the catalogue's status.
+ */
+export class AdminSurface implements Surface {
+  readonly name = 'admin';
+  readonly prefixes = ['/_modelfn'];
+  private readonly router = FindMyWay({ caseSensitive: true, ignoreTrailingSlash: true, maxParamLength: 256 });
+
+  constructor(private readonly deps: AdminDeps) {
+    this.on('GET', '/_modelfn/v1/health', async (_req, res) => this.health(res));
+    this.on('POST', '/_modelfn/v1/bundles', (req, res) => this.uploadBundle(req, res));
+    this.on('GET', '/_modelfn/v1/functions', async (_req, res) => this.listFunctions(res));
+    this.on('GET', '/_modelfn/v1/functions/:name', async (_req, res, p) => this.getFunction(res, p.name!));
+    this.on('PUT', '/_modelfn/v1/functions/:name', (req, res, p) => this.deploy(req, res, p.name!));
+    this.on('DELETE', '/_modelfn/v1/functions/:name', (_req, res, p) => this.remove(res, p.name!));
+    this.on('GET', '/_modelfn/v1/functions/:name/logs', (req, res, p, q) => this.logs(req, res, p.name!, q));
+    this.on('GET', '/_modelfn/v1/routes', async (_req, res) => this.routes(res));
+  }
+
+  on(method: HTTPMethod, path: string, handler: Handler): void {
+    this.router.on(method, path, () => undefined, handler);
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, target: RequestTarget): Promise<void> {
+    try {
+      const method = (req.method ?? 'GET') as HTTPMethod;
+      const found = safeFind(this.router, method, target.rawPath);
+      if (!found) {
+        const allowed = METHODS.filter((m) => safeFind(this.router, m, target.rawPath));
+        if (allowed.length > 0) {
+          throw new ModelfnError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${target.rawPath}; allowed: ${allowed.join(', ')}`, { details: { allowed: allowed.join(', ') } });
+        }
+        throw new ModelfnError('RESOURCE_NOT_FOUND', `no modelfn API endpoint matches ${method} ${target.rawPath}`);
+      }
+      const params: Record<string, string> = {};
+      for (const [k, v] of Object.entries(found.params)) if (v !== undefined) params[k] = v;
+      await (found.store as Handler)(req, res, params, new URLSearchParams(target.rawQuery));
+    } catch (err) {
+      const error = toModelfnError(err);
+      if (error.code === 'PAYLOAD_TOO_LARGE') closeAfterResponse(res);
+      const headers: Record<string, string> = {};
+      if (error.code === 'METHOD_NOT_ALLOWED') headers.allow = String(error.details.allowed);
+      sendJson(res, error.status, { message: error.kind === 'system' ? 'internal error' : error.message, code: error.code }, headers);
+    }
+  }
+
+  private health(res: ServerResponse): void {
+    const pools = this.deps.scheduler.snapshot();
+    sendJson(res, 200, {
+      status: 'ok',
+      version: this.deps.version,
+      functions: this.deps.registry.list().length,
+      instances: pools.reduce((n, p) => n + p.instances, 0),
+      memoryUsedMb: this.deps.scheduler.memoryUsedMb,
+    });
+  }
+
+  private async uploadBundle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (!ZIP_TYPES.has(type)) {
+      throw new ModelfnError('UNSUPPORTED_MEDIA_TYPE', `upload a zip with Content-Type application/zip (got ${JSON.stringify(type || '(none)')})`);
+    }
+    const zip = await readBody(req, this.deps.maxBundleBytes);
+    const bundle = await this.deps.deployer.uploadBundle(zip);
+    sendJson(res, 201, bundle);
+  }
+
+  private listFunctions(res: ServerResponse): void {
+    sendJson(res, 200, { functions: this.deps.registry.list().map((doc) => this.view(doc.name)!) });
+  }
+
+  private getFunction(res: ServerResponse, name: string): void {
+    const view = this.view(name);
+    if (!view) throw notFound(name);
+    sendJson(res, 200, view);
+  }
+
+  private async deploy(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+    parseOrThrow(functionNameSchema, name, 'function name');
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/json') throw new ModelfnError('UNSUPPORTED_MEDIA_TYPE', 'send the function configuration as application/json');
+    const body = parseJsonBody(await readBody(req, 1024 * 1024));
+    const spec = parseOrThrow(deploySpecSchema, body, 'function configuration');
+    const existed = this.deps.registry.get(name) !== undefined;
+    await this.deps.deployer.deploy(name, spec);
+    sendJson(res, existed ? 200 : 201, this.view(name));
+  }
+
+  private async remove(res: ServerResponse, name: string): Promise<void> {
+    if (!(await this.deps.deployer.remove(name))) throw notFound(name);
+    await this.deps.logs.deleteFunction(name);
+    res.writeHead(204);
+    res.end();
+  }
+
+  private async logs(req: IncomingMessage, res: ServerResponse, name: string, query: URLSearchParams): Promise<void> {
+    if (!this.deps.registry.get(name)) throw notFound(name);
+    await streamLogs(this.deps.logs, req, res, name, query);
+  }
+
+  private routes(res: ServerResponse): void {
+    const routes = this.deps.registry.list().flatMap((doc) =>
+      doc.routes.map((r) => ({ method: r.method, path: r.path, function: doc.name, qualifier: r.qualifier ?? null, payloadFormat: r.payloadFormat })),
+    );
+    sendJson(res, 200, { routes });
+  }
+
+  private view(name: string) {
+    const doc = this.deps.registry.get(name);
+    if (!doc) return undefined;
+    const pools = this.deps.scheduler.snapshot().filter((p) => p.functionName === name);
+    const counts = pools.reduce(
+      (acc, p) => ({
+        instances: acc.instances + p.instances,
+        idle: acc.idle + p.idle,
+        busy: acc.busy + p.busy,
+        starting: acc.starting + p.starting,
+        waiting: acc.waiting + p.waiting,
+      }),
+      { instances: 0, idle: 0, busy: 0, starting: 0, waiting: 0 },
+    );
+    return functionView(doc, counts, functionArn(this.deps.registry.account, name));
+  }
+}
+
+function notFound(name: string): ModelfnError {
+  return new ModelfnError('FUNCTION_NOT_FOUND', `function ${name} does not exist`);
+}
+
+function safeFind(router: FindMyWay.Instance<FindMyWay.HTTPVersion.V1>, method: HTTPMethod, path: string) {
+  try {
+    return router.find(method, path);
+  } catch {
+    return null;
+  }
+}

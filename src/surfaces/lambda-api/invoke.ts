@@ -1,0 +1,107 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ModelfnError } from '../../shared/errors.js';
+import type { Registry } from '../../registry/registry.js';
+import { parseFunctionReference } from '../../registry/arn.js';
+import type { Dispatcher } from '../../scheduler/dispatcher.js';
+import { readBody } from '../../server/http/body.js';
+
+export interface InvokeDeps {
+  readonly registry: Registry;
+  readonly dispatcher: Dispatcher;
+  readonly maxSyncPayloadBytes: number;
+}
+
+const LOG_TAIL_BYTES = 4096;
+const CLIENT_CONTEXT_MAX = 3583;
+
+/** Lambda Invoke: POST /2015-03-31/functions/{name}/invocations. */
+export async function handleInvoke(
+  deps: InvokeDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  functionRef: string,
+  query: URLSearchParams,
+  requestId: string,
+): Promise<void> {
+  const ref = parseFunctionReference(functionRef, deps.registry.account);
+  const qualifier = qualifierOf(ref.qualifier, query.get('Qualifier') ?? undefined);
+  const invocationType = header(req, 'x-amz-invocation-type') ?? 'RequestResponse';
+  if (!['RequestResponse', 'Event', 'DryRun'].includes(invocationType)) {
+    throw new ModelfnError('INVALID_PARAMETER', `X-Amz-Invocation-Type must be RequestResponse, Event or DryRun, not ${JSON.stringify(invocationType)}`);
+  }
+  const logType = header(req, 'x-amz-log-type') ?? 'None';
+  if (logType !== 'None' && logType !== 'Tail') {
+    throw new ModelfnError('INVALID_PARAMETER', `X-Amz-Log-Type must be None or Tail, not ${JSON.stringify(logType)}`);
+  }
+  const payload = await readBody(req, deps.maxSyncPayloadBytes);
+  if (payload.length > 0) {
+    try {
+      JSON.parse(payload.toString('utf8'));
+    } catch (err) {
+      throw new ModelfnError('INVALID_JSON', `Could not parse request body into json: ${(err as Error).message}`);
+    }
+  }
+  const clientContext = decodeClientContext(header(req, 'x-amz-client-context'));
+  const resolution = deps.registry.resolve(ref.name, qualifier);
+  if (invocationType === 'DryRun') {
+    res.writeHead(204, { 'x-amzn-requestid': requestId, 'x-amz-executed-version': resolution.config.version });
+    res.end();
+    return;
+  }
+  if (invocationType === 'Event') {
+    throw new ModelfnError('INVALID_PARAMETER', 'asynchronous (Event) invocations need the event queue, which is not enabled on this platform');
+  }
+  const outcome = await deps.dispatcher.invoke(resolution, {
+    requestId,
+    payload: payload.length > 0 ? payload : Buffer.from('{}'),
+    clientContext,
+    traceId: header(req, 'x-amzn-trace-id'),
+    wantLogs: logType === 'Tail',
+  });
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-amzn-requestid': requestId,
+    'x-amz-executed-version': outcome.executedVersion,
+  };
+  if (logType === 'Tail') headers['x-amz-log-result'] = tail(outcome.logs ?? '');
+  let body: Buffer;
+  if (outcome.result.ok) body = outcome.result.payload;
+  else {
+    headers['x-amz-function-error'] = 'Unhandled';
+    const { errorType, errorMessage, stackTrace } = outcome.result.error;
+    body = Buffer.from(JSON.stringify({ errorMessage, errorType, ...(stackTrace && stackTrace.length > 0 ? { stackTrace } : {}) }));
+  }
+  headers['content-length'] = String(body.length);
+  res.writeHead(200, headers);
+  res.end(body);
+}
+
+function qualifierOf(fromName: string | undefined, fromQuery: string | undefined): string | undefined {
+  if (fromName !== undefined && fromQuery !== undefined && fromName !== fromQuery) {
+    throw new ModelfnError('INVALID_PARAMETER', `the qualifier in the function name (${fromName}) and the Qualifier parameter (${fromQuery}) differ`);
+  }
+  return fromName ?? fromQuery;
+}
+
+function decodeClientContext(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value.length > CLIENT_CONTEXT_MAX) throw new ModelfnError('INVALID_PARAMETER', `X-Amz-Client-Context must be at most ${CLIENT_CONTEXT_MAX} bytes`);
+  const text = Buffer.from(value, 'base64').toString('utf8');
+  try {
+    JSON.parse(text);
+  } catch {
+    throw new ModelfnError('INVALID_PARAMETER', 'X-Amz-Client-Context must be base64-encoded JSON');
+  }
+  return text;
+}
+
+/** The last 4 KB of the invocation's log, base64, as X-Amz-Log-Result carries it. */
+function tail(log: string): string {
+  const bytes = Buffer.from(log);
+  return bytes.subarray(Math.max(0, bytes.length - LOG_TAIL_BYTES)).toString('base64');
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return typeof value === 'string' ? value : Array.isArray(value) ? value[0] : undefined;
+}

@@ -1,0 +1,60 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import FindMyWay from 'find-my-way';
+import type { HTTPMethod } from 'find-my-way';
+import { ModelfnError } from '../../shared/errors.js';
+import { newRequestId } from '../../shared/ids.js';
+import type { RequestTarget } from '../../server/http/request-url.js';
+import type { Surface } from '../../server/surface.js';
+import { sendAwsError } from './aws-errors.js';
+import type { InvokeDeps } from './invoke.js';
+import { handleInvoke } from './invoke.js';
+
+/** One Lambda API operation: gets the request, its path parameters and query, answers itself. */
+export type LambdaOperation = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  params: Record<string, string>,
+  query: URLSearchParams,
+  requestId: string,
+) => Promise<void>;
+
+/**
+ * The AWS Lambda REST API (`/2015-03-31/...` and its later dated paths), so the AWS CLI and SDKs
+ * work against modelfn. Operations register here by method and path.
+ */
+export class LambdaApiSurface implements Surface {
+  readonly name = 'lambda-api';
+  readonly prefixes = ['/2015-03-31', '/2016-08-19', '/2017-03-31', '/2017-10-31', '/2018-10-31', '/2019-09-25', '/2019-09-30', '/2020-04-22', '/2020-06-30', '/2021-10-31', '/2022-10-31'];
+  private readonly router = FindMyWay({ caseSensitive: true, ignoreTrailingSlash: true, maxParamLength: 1024 });
+
+  constructor(deps: InvokeDeps) {
+    this.operation('POST', '/2015-03-31/functions/:name/invocations', (req, res, params, query, id) =>
+      handleInvoke(deps, req, res, params.name!, query, id),
+    );
+  }
+
+  /** Add an operation (later capabilities register theirs: CreateFunction, aliases, ...). */
+  operation(method: HTTPMethod, path: string, op: LambdaOperation): void {
+    this.router.on(method, path, () => undefined, op);
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, target: RequestTarget): Promise<void> {
+    const requestId = newRequestId();
+    try {
+      let found;
+      try {
+        found = this.router.find((req.method ?? 'GET') as HTTPMethod, target.rawPath);
+      } catch {
+        found = null;
+      }
+      if (!found) {
+        throw new ModelfnError('RESOURCE_NOT_FOUND', `no Lambda API operation matches ${req.method} ${target.rawPath}`);
+      }
+      const params: Record<string, string> = {};
+      for (const [k, v] of Object.entries(found.params)) if (v !== undefined) params[k] = v;
+      await (found.store as LambdaOperation)(req, res, params, new URLSearchParams(target.rawQuery), requestId);
+    } catch (err) {
+      sendAwsError(res, err, requestId);
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import { isUtf8 } from 'node:buffer';
+
+/** The parts of an HTTP request the API Gateway event formats carry. */
+export interface HttpRequestInfo {
+  readonly method: string;
+  readonly rawPath: string;
+  readonly rawQuery: string;
+  /** Node's rawHeaders: [name, value, name, value, ...] as received. */
+  readonly rawHeaders: readonly string[];
+  readonly body: Buffer;
+  readonly sourceIp: string;
+  readonly protocol: string;
+  readonly host: string;
+  readonly requestId: string;
+  readonly timeEpoch: number;
+  readonly accountId: string;
+}
+
+const TEXT_TYPES = /^(text\/|application\/(json|[a-z0-9.+-]*\+json|xml|[a-z0-9.+-]*\+xml|javascript|x-www-form-urlencoded|graphql|x-ndjson|ld\+json)\b)/i;
+
+/** A body travels as text when its type is textual and it is valid UTF-8; otherwise base64. */
+export function bodyAsText(body: Buffer, contentType: string | undefined): boolean {
+  if (body.length === 0) return true;
+  if (contentType !== undefined && !TEXT_TYPES.test(contentType.trim())) return false;
+  // An absent content type counts as text only when the bytes decode cleanly.
+  return isUtf8(body);
+}
+
+let clfSecond = -1;
+let clfText = '';
+
+/** "12/Mar/2020:19:03:58 +0000", the requestContext.time format (formatted once per second). */
+export function clfTime(epochMs: number): string {
+  const second = Math.floor(epochMs / 1000);
+  if (second === clfSecond) return clfText;
+  clfSecond = second;
+  clfText = formatClf(epochMs);
+  return clfText;
+}
+
+function formatClf(epochMs: number): string {
+  const d = new Date(epochMs);
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${p(d.getUTCDate())}/${months[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
+
+export function headerValue(rawHeaders: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() === name) return rawHeaders[i + 1];
+  }
+  return undefined;
+}
+
+/** Query parameters in order of appearance, decoded, '+' as space. */
+export function parseQuery(rawQuery: string): Array<[string, string]> {
+  if (rawQuery === '') return [];
+  return [...new URLSearchParams(rawQuery)];
+}

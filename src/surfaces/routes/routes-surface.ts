@@ -1,0 +1,106 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ModelfnError, toModelfnError } from '../../shared/errors.js';
+import { newRequestId } from '../../shared/ids.js';
+import type { Clock } from '../../shared/clock.js';
+import type { Registry } from '../../registry/registry.js';
+import type { Dispatcher } from '../../scheduler/dispatcher.js';
+import { readBody } from '../../server/http/body.js';
+import { closeAfterResponse } from '../../server/http/respond.js';
+import type { RequestTarget } from '../../server/http/request-url.js';
+import type { Surface } from '../../server/surface.js';
+import { PayloadV1 } from './apigw-v1.js';
+import { PayloadV2 } from './apigw-v2.js';
+import type { HttpRequestInfo } from './http-request.js';
+import type { MappedResponse, PayloadFormatCodec } from './payload-format.js';
+import { jsonError, mapOutcome } from './payload-format.js';
+import { RouteTable } from './route-table.js';
+
+const CODECS: Record<'1.0' | '2.0', PayloadFormatCodec> = { '1.0': new PayloadV1(), '2.0': new PayloadV2() };
+
+export interface RoutesSurfaceOptions {
+  readonly registry: Registry;
+  readonly dispatcher: Dispatcher;
+  readonly clock: Clock;
+  readonly maxRequestBytes: number;
+}
+
+/** User routes: API Gateway HTTP API events in, API Gateway responses out. */
+export class RoutesSurface implements Surface {
+  readonly name = 'routes';
+  readonly prefixes: readonly string[] = [];
+  private table: RouteTable;
+
+  constructor(private readonly options: RoutesSurfaceOptions) {
+    this.table = this.build();
+    options.registry.on('change', () => {
+      this.table = this.build();
+    });
+  }
+
+  get routes(): RouteTable {
+    return this.table;
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, target: RequestTarget): Promise<void> {
+    const requestId = newRequestId();
+    let mapped: MappedResponse;
+    try {
+      mapped = await this.serve(req, target, requestId);
+    } catch (err) {
+      const error = toModelfnError(err);
+      if (error.code === 'PAYLOAD_TOO_LARGE') closeAfterResponse(res);
+      const message = error.kind === 'system' ? 'Internal Server Error' : error.message;
+      mapped = jsonError(error.status, message, error.code);
+      if (error.code === 'METHOD_NOT_ALLOWED') mapped.headers.allow = String(error.details.allowed);
+    }
+    const headers = { ...mapped.headers, 'content-length': String(mapped.body.length), 'x-amzn-requestid': requestId, 'apigw-requestid': requestId };
+    res.writeHead(mapped.status, headers);
+    res.end(req.method === 'HEAD' ? undefined : mapped.body);
+  }
+
+  private async serve(req: IncomingMessage, target: RequestTarget, requestId: string): Promise<MappedResponse> {
+    const method = req.method ?? 'GET';
+    const match = this.table.match(method, target.rawPath);
+    if (match.kind === 'not-found') throw new ModelfnError('ROUTE_NOT_FOUND', `no route matches ${method} ${target.rawPath}`);
+    if (match.kind === 'method-not-allowed') {
+      throw new ModelfnError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${target.rawPath}; allowed: ${match.allowed.join(', ')}`, {
+        details: { allowed: match.allowed.join(', ') },
+      });
+    }
+    const { binding, pathParameters } = match;
+    const body = await readBody(req, this.options.maxRequestBytes);
+    const resolution = this.options.registry.resolve(binding.functionName, binding.route.qualifier);
+    const codec = CODECS[binding.payloadFormat];
+    const request: HttpRequestInfo = {
+      method,
+      rawPath: target.rawPath,
+      rawQuery: target.rawQuery,
+      rawHeaders: req.rawHeaders,
+      body,
+      sourceIp: req.socket.remoteAddress ?? '',
+      protocol: `HTTP/${req.httpVersion}`,
+      host: req.headers.host ?? '',
+      requestId,
+      timeEpoch: this.options.clock.now(),
+      accountId: this.options.registry.account.accountId,
+    };
+    const payload = codec.buildEvent(request, binding, pathParameters);
+    const outcome = await this.options.dispatcher.invoke(resolution, {
+      requestId,
+      payload,
+      traceId: traceHeader(req),
+    });
+    return mapOutcome(codec, outcome);
+  }
+
+  private build(): RouteTable {
+    return RouteTable.fromRoutes(
+      this.options.registry.list().flatMap((doc) => doc.routes.map((route) => ({ functionName: doc.name, route }))),
+    );
+  }
+}
+
+function traceHeader(req: IncomingMessage): string | undefined {
+  const value = req.headers['x-amzn-trace-id'];
+  return typeof value === 'string' ? value : undefined;
+}
