@@ -58,10 +58,14 @@ export const routeSpecSchema = z
   .strict();
 
 export const environmentSchema = z
-  .record(
-    z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, { message: 'variable names start with a letter and hold letters, digits, _' }),
-    z.string(),
-  )
+  .record(z.string(), z.string({ message: 'values must be strings' }))
+  .superRefine((env, ctx) => {
+    for (const key of Object.keys(env)) {
+      if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(key)) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'variable names start with a letter and hold letters, digits, _' });
+      }
+    }
+  })
   .refine((env) => !Object.keys(env).some((k) => RESERVED_ENV_KEYS.has(k)), {
     message: `uses a reserved name (${[...RESERVED_ENV_KEYS].slice(0, 6).join(', ')}, ...)`,
   })

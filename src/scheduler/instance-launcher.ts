@@ -13,11 +13,17 @@ export interface LaunchRequest {
   readonly onLog: (line: InstanceLogLine) => void;
 }
 
+/** What the scheduler needs to start and clean up instances (tests pass a fake). */
+export interface Launcher {
+  launch(request: LaunchRequest): Promise<Instance>;
+  cleanup(id: string): Promise<void>;
+}
+
 /**
  * Turns a function configuration into a running instance: the unpacked code, a private temp
  * folder, the Lambda environment, then the runtime's own start and init.
  */
-export class InstanceLauncher {
+export class InstanceLauncher implements Launcher {
   constructor(
     private readonly runtimes: RuntimeRegistry,
     private readonly bundles: BundleCache,

@@ -4,13 +4,14 @@ import { InitFailure } from '../runtimes/runtime.js';
 import type { LambdaError } from '../runtimes/runtime.js';
 import type { InvocationTarget } from './invocation.js';
 import type { PooledInstance } from './pooled-instance.js';
-import { idleInstancesToStop, instancesToStart, mayQueue } from './policies.js';
+import { ewma, idleInstancesToStop, instancesToStart, mayQueue } from './policies.js';
 
 /** What a pool needs from the scheduler that owns it. */
 export interface PoolHost {
   readonly clock: Clock;
   readonly maxQueueLength: number;
   readonly maxQueueWaitMs: number;
+  readonly eagerInstances: number;
   functionLimit(target: InvocationTarget): number;
   functionInstances(functionName: string): number;
   /** Take one instance's share of the function limit and memory budget (may evict idle instances elsewhere). */
@@ -37,6 +38,7 @@ export class InitError extends Error {
 }
 
 interface Waiter {
+  readonly enqueuedAt: number;
   readonly resolve: (lease: Lease) => void;
   readonly reject: (err: Error) => void;
   timer: NodeJS.Timeout | undefined;
@@ -52,7 +54,11 @@ export class Pool {
   private readonly idle: PooledInstance[] = [];
   private readonly waiters: Waiter[] = [];
   private starting = 0;
+  private busy = 0;
   private draining = false;
+  private meanServiceMs: number | undefined;
+  private meanColdStartMs: number | undefined;
+  private repump: NodeJS.Timeout | undefined;
 
   constructor(
     readonly key: string,
@@ -95,17 +101,23 @@ export class Pool {
     while (this.idle.length > 0) {
       const pi = this.idle.pop()!;
       if (pi.alive && pi.revisionId === this.target.config.revisionId) {
-        pi.state = 'busy';
+        this.markBusy(pi);
         return Promise.resolve({ pi, cold: false });
       }
       this.stop(pi);
     }
     if (this.draining) return Promise.reject(new ModelfnError('SHUTTING_DOWN', 'the platform is shutting down'));
-    if (!mayQueue({ queueLength: this.waiters.length, maxQueueLength: this.host.maxQueueLength })) {
+    // Reserved concurrency 0 switches a function off: throttle at once, as Lambda does.
+    const limit = this.host.functionLimit(this.target);
+    // A request that can still get an instance of its own always waits for it; the queue limit
+    // counts only the requests beyond the function's capacity.
+    const canStart = this.host.functionInstances(this.functionName) < limit;
+    const queued = Math.max(0, this.waiters.length - this.starting);
+    if (limit === 0 || (!canStart && !mayQueue({ queueLength: queued, maxQueueLength: this.host.maxQueueLength }))) {
       return Promise.reject(this.throttle());
     }
     return new Promise<Lease>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, timer: undefined };
+      const waiter: Waiter = { enqueuedAt: this.host.clock.now(), resolve, reject, timer: undefined };
       this.waiters.push(waiter);
       this.armTimer(waiter);
       this.pump();
@@ -113,13 +125,17 @@ export class Pool {
   }
 
   /** The invocation is over: reuse the instance, hand it to a waiter, or stop it. */
-  release(pi: PooledInstance): void {
+  release(pi: PooledInstance, serviceMs?: number): void {
+    if (serviceMs !== undefined) this.meanServiceMs = ewma(this.meanServiceMs, serviceMs);
     if (pi.state === 'stopped') return;
+    if (pi.state === 'busy') {
+      this.busy--;
+      pi.state = 'idle';
+    }
     if (!pi.alive || pi.revisionId !== this.target.config.revisionId || this.draining) {
       this.stop(pi);
       return;
     }
-    pi.state = 'idle';
     pi.idleSince = this.host.clock.now();
     if (!this.handOff(pi)) this.idle.push(pi);
   }
@@ -127,12 +143,30 @@ export class Pool {
   /** Start instances for uncovered waiters, as far as limits and the budget allow. */
   pump(): void {
     if (this.draining) return;
+    const now = this.host.clock.now();
+    const coldStart = this.meanColdStartMs ?? 0;
+    let waitingLong = 0;
+    for (const w of this.waiters) if (now - w.enqueuedAt >= coldStart) waitingLong++;
     let toStart = instancesToStart({
       waiting: this.waiters.length,
+      waitingLong,
       starting: this.starting,
       functionInstances: this.host.functionInstances(this.functionName),
       functionLimit: this.host.functionLimit(this.target),
+      busy: this.busy,
+      meanServiceMs: this.meanServiceMs,
+      meanColdStartMs: this.meanColdStartMs,
+      eagerInstances: this.host.eagerInstances,
     });
+    // Waiters left to busy instances are looked at again once they have waited a cold start's
+    // time: if the busy instances did not free up as expected, they get instances of their own.
+    if (this.waiters.length > this.starting + toStart && this.repump === undefined && coldStart > 0) {
+      this.repump = setTimeout(() => {
+        this.repump = undefined;
+        this.pump();
+      }, Math.ceil(coldStart));
+      this.repump.unref();
+    }
     while (toStart-- > 0) {
       const pi = this.host.newInstance(this.target);
       if (!this.host.reserve(pi)) return;
@@ -168,6 +202,7 @@ export class Pool {
   /** Stop taking work: waiters fail, idle instances stop, busy ones stop when they finish. */
   drain(): void {
     this.draining = true;
+    clearTimeout(this.repump);
     for (const waiter of this.waiters.splice(0)) {
       clearTimeout(waiter.timer);
       waiter.reject(new ModelfnError('SHUTTING_DOWN', 'the function is being removed or the platform is shutting down'));
@@ -178,6 +213,7 @@ export class Pool {
   /** Stop an instance; its capacity is given back at once (a SIGKILLed process frees its memory). */
   stop(pi: PooledInstance): void {
     if (pi.state === 'stopped') return;
+    if (pi.state === 'busy') this.busy--;
     pi.state = 'stopped';
     const at = this.idle.indexOf(pi);
     if (at >= 0) this.idle.splice(at, 1);
@@ -209,6 +245,7 @@ export class Pool {
           this.stop(pi);
           return this.pump();
         }
+        this.meanColdStartMs = ewma(this.meanColdStartMs, pi.initDurationMs);
         pi.state = 'idle';
         pi.idleSince = this.host.clock.now();
         if (!this.handOff(pi, true)) this.idle.push(pi);
@@ -231,9 +268,14 @@ export class Pool {
     const waiter = this.waiters.shift();
     if (!waiter) return false;
     clearTimeout(waiter.timer);
-    pi.state = 'busy';
+    this.markBusy(pi);
     waiter.resolve({ pi, cold });
     return true;
+  }
+
+  private markBusy(pi: PooledInstance): void {
+    pi.state = 'busy';
+    this.busy++;
   }
 
   private armTimer(waiter: Waiter): void {

@@ -8,7 +8,7 @@ import { formatOutputLine } from '../telemetry/logs/log-record.js';
 import type { InstanceLogLine, InvokeResponse } from '../runtimes/runtime.js';
 import { InstanceDied, describeExit } from '../runtimes/runtime.js';
 import type { Invocation, InvocationOutcome, InvocationTarget } from './invocation.js';
-import type { InstanceLauncher } from './instance-launcher.js';
+import type { Launcher } from './instance-launcher.js';
 import { MemoryBudget } from './memory-budget.js';
 import { MemoryWatchdog } from './memory-watchdog.js';
 import { InitError, Pool } from './pool.js';
@@ -18,7 +18,7 @@ import { billedDurationMs, functionConcurrencyLimit } from './policies.js';
 
 export interface SchedulerOptions {
   readonly clock: Clock;
-  readonly launcher: InstanceLauncher;
+  readonly launcher: Launcher;
   readonly logs: LogSink;
   readonly memoryBudgetMb: number;
   readonly accountConcurrency: number;
@@ -27,6 +27,8 @@ export interface SchedulerOptions {
   readonly maxQueueLength: number;
   readonly maxQueueWaitMs: number;
   readonly reapIntervalMs: number;
+  /** Instances a pool starts one per waiting request before it prefers queueing for warm ones. */
+  readonly eagerInstances: number;
 }
 
 /** Emitted for every finished invocation (telemetry subscribes; nothing here waits for it). */
@@ -50,6 +52,7 @@ export class Scheduler extends EventEmitter implements PoolHost {
   readonly clock: Clock;
   readonly maxQueueLength: number;
   readonly maxQueueWaitMs: number;
+  readonly eagerInstances: number;
   private readonly pools = new Map<string, Pool>();
   private readonly perFunction = new Map<string, number>();
   private readonly reservations = new Map<string, number>();
@@ -64,8 +67,9 @@ export class Scheduler extends EventEmitter implements PoolHost {
     this.clock = options.clock;
     this.maxQueueLength = options.maxQueueLength;
     this.maxQueueWaitMs = options.maxQueueWaitMs;
+    this.eagerInstances = options.eagerInstances;
     this.budget = new MemoryBudget(options.memoryBudgetMb);
-    this.reaper = setInterval(() => this.reap(), options.reapIntervalMs);
+    this.reaper = setInterval(() => this.reapIdle(), options.reapIntervalMs);
     this.reaper.unref();
   }
 
@@ -286,7 +290,7 @@ export class Scheduler extends EventEmitter implements PoolHost {
     const logs = pi.collected?.join('\n');
     pi.currentRequestId = null;
     pi.collected = undefined;
-    pool.release(pi);
+    pool.release(pi, durationMs);
     const outcome: InvocationOutcome = {
       requestId,
       executedVersion: config.version,
@@ -407,7 +411,8 @@ export class Scheduler extends EventEmitter implements PoolHost {
     return this.budget.freeMb >= memoryMb;
   }
 
-  private reap(): void {
+  /** Stop idle instances past their keep-alive (the timer calls this; tests call it with a moved clock). */
+  reapIdle(): void {
     for (const [key, pool] of this.pools) {
       const keepAliveSec = pool.currentTarget.scaling.keepAliveSec ?? this.options.defaultKeepAliveSec;
       pool.reap(keepAliveSec * 1000);

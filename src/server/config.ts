@@ -1,4 +1,4 @@
-import { totalmem } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseOrThrow } from '../shared/validation.js';
@@ -20,6 +20,7 @@ export const platformConfigSchema = z
     minUnreservedConcurrency: z.number().int().min(0).default(100),
     maxQueueLength: z.number().int().min(0).max(100_000).default(256),
     maxQueueWaitMs: z.number().int().min(0).max(900_000).default(5000),
+    eagerInstances: z.number().int().min(1).max(100_000).default(2 * availableParallelism()),
     initTimeoutMs: z.number().int().min(100).max(900_000).default(10_000),
     maxSyncPayloadBytes: z.number().int().min(1024).default(6 * MB),
     maxBundleBytes: z.number().int().min(1024).default(50 * MB),

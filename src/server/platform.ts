@@ -70,6 +70,7 @@ export class Platform {
         maxQueueLength: config.maxQueueLength,
         maxQueueWaitMs: config.maxQueueWaitMs,
         reapIntervalMs: config.reapIntervalMs,
+        eagerInstances: config.eagerInstances,
       });
       closers.push(() => scheduler.shutdown(config.drainTimeoutMs));
       const registry = new Registry(store, { region: config.region, accountId: config.accountId });
