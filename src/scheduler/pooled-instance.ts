@@ -16,6 +16,8 @@ export class PooledInstance implements WatchedProcess {
   /** Why the instance is being stopped, when the scheduler stops it mid-invocation. */
   stopCause: 'timeout' | 'memory' | undefined;
   currentRequestId: string | null = null;
+  /** Output that arrives after a call ended (pipes race the result) belongs to that call. */
+  lastRequestId: string | null = null;
   /** Lines of the current invocation, kept only when the caller asked for them. */
   collected: string[] | undefined;
   /** Capacity (ledger and memory budget) was given back. */

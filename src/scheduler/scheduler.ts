@@ -29,6 +29,8 @@ export interface SchedulerOptions {
   readonly reapIntervalMs: number;
   /** Instances a pool starts one per waiting request before it prefers queueing for warm ones. */
   readonly eagerInstances: number;
+  /** A synchronous result larger than this is a function error (Lambda: 6 MB). */
+  readonly maxResponseBytes: number;
 }
 
 /** Emitted for every finished invocation (telemetry subscribes; nothing here waits for it). */
@@ -274,6 +276,15 @@ export class Scheduler extends EventEmitter implements PoolHost {
     } finally {
       clearTimeout(timer);
     }
+    if (result.ok && result.payload.length > this.options.maxResponseBytes) {
+      result = {
+        ok: false,
+        error: {
+          errorType: 'Function.ResponseSizeTooLarge',
+          errorMessage: `Response payload size (${result.payload.length} bytes) exceeded maximum allowed payload size (${this.options.maxResponseBytes} bytes).`,
+        },
+      };
+    }
     const durationMs = performance.now() - started;
     const billed = billedDurationMs(durationMs);
     pi.served++;
@@ -289,6 +300,7 @@ export class Scheduler extends EventEmitter implements PoolHost {
     );
     const logs = pi.collected?.join('\n');
     pi.currentRequestId = null;
+    pi.lastRequestId = requestId;
     pi.collected = undefined;
     pool.release(pi, durationMs);
     const outcome: InvocationOutcome = {
@@ -367,7 +379,7 @@ export class Scheduler extends EventEmitter implements PoolHost {
   }
 
   private onInstanceLine(pi: PooledInstance, line: InstanceLogLine): void {
-    const requestId = line.requestId ?? pi.currentRequestId;
+    const requestId = line.requestId ?? pi.currentRequestId ?? pi.lastRequestId;
     const ts = this.clock.now();
     const message = line.stream === 'console' ? formatOutputLine(ts, requestId, line.level ?? 'INFO', line.text) : line.text;
     pi.collected?.push(message);

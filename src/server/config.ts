@@ -45,6 +45,13 @@ const ENV_KEYS: Record<string, { key: keyof PlatformConfig; type: 'string' | 'nu
   MODELFN_KEEP_ALIVE: { key: 'defaultKeepAliveSec', type: 'number' },
   MODELFN_MEMORY_BUDGET_MB: { key: 'memoryBudgetMb', type: 'number' },
   MODELFN_LOG_LEVEL: { key: 'logLevel', type: 'string' },
+  MODELFN_MAX_QUEUE_LENGTH: { key: 'maxQueueLength', type: 'number' },
+  MODELFN_MAX_QUEUE_WAIT_MS: { key: 'maxQueueWaitMs', type: 'number' },
+  MODELFN_REAP_INTERVAL_MS: { key: 'reapIntervalMs', type: 'number' },
+  MODELFN_INIT_TIMEOUT_MS: { key: 'initTimeoutMs', type: 'number' },
+  MODELFN_EAGER_INSTANCES: { key: 'eagerInstances', type: 'number' },
+  MODELFN_ACCOUNT_CONCURRENCY: { key: 'accountConcurrency', type: 'number' },
+  MODELFN_DRAIN_TIMEOUT_MS: { key: 'drainTimeoutMs', type: 'number' },
 };
 
 /** Build the configuration from an environment (a map, so tests pass their own) and explicit options. */

@@ -71,6 +71,7 @@ export class Platform {
         maxQueueWaitMs: config.maxQueueWaitMs,
         reapIntervalMs: config.reapIntervalMs,
         eagerInstances: config.eagerInstances,
+        maxResponseBytes: config.maxSyncPayloadBytes,
       });
       closers.push(() => scheduler.shutdown(config.drainTimeoutMs));
       const registry = new Registry(store, { region: config.region, accountId: config.accountId });

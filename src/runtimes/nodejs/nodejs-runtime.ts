@@ -134,7 +134,13 @@ class NodejsInstance implements Instance {
         return;
       case FRAME.log: {
         const head = JSON.parse(frame.head) as { id: string; level: string };
-        this.spec.onLog({ stream: 'console', text: frame.body.toString('utf8'), requestId: head.id || undefined, level: head.level });
+        const raw = head.level === 'stdout' || head.level === 'stderr';
+        this.spec.onLog({
+          stream: raw ? (head.level as 'stdout' | 'stderr') : 'console',
+          text: frame.body.toString('utf8'),
+          requestId: head.id || undefined,
+          level: raw ? undefined : head.level,
+        });
         return;
       }
       case FRAME.result:

@@ -2,41 +2,58 @@ import type { IncomingMessage } from 'node:http';
 import { ModelfnError } from '../../shared/errors.js';
 
 /**
- * Read a request body up to `limit` bytes. A declared Content-Length over the limit fails before
- * reading; a body that grows past it fails as soon as it does, without buffering the rest.
+ * Past the limit, up to this many bytes are read and thrown away so the client (which is still
+ * sending) receives the 413 instead of a reset connection; beyond it the connection is closed.
+ */
+const DISCARD_MAX = 64 * 1024 * 1024;
+
+/**
+ * Read a request body up to `limit` bytes. An oversized body fails with PAYLOAD_TOO_LARGE without
+ * ever being buffered; details.close says whether the connection must be closed after the answer.
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) {
-    return Promise.reject(tooLarge(Number(declared), limit));
+  const declaredSize = declared === undefined ? undefined : Number(declared);
+  if (declaredSize !== undefined && declaredSize > DISCARD_MAX) {
+    return Promise.reject(tooLarge(declaredSize, limit, true));
   }
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let failed = false;
+    let over = declaredSize !== undefined && declaredSize > limit;
+    let settled = false;
+    const fail = (close: boolean) => {
+      if (settled) return;
+      settled = true;
+      chunks.length = 0;
+      reject(tooLarge(Math.max(size, declaredSize ?? 0), limit, close));
+    };
     req.on('data', (chunk: Buffer) => {
-      if (failed) return;
       size += chunk.length;
-      if (size > limit) {
-        failed = true;
+      if (over || size > limit) {
+        over = true;
         chunks.length = 0;
-        reject(tooLarge(size, limit));
+        if (size > DISCARD_MAX) fail(true);
         return;
       }
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      if (over) return fail(false);
+      if (settled) return;
+      settled = true;
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
     req.on('error', (err) => {
-      if (!failed) reject(err);
-      failed = true;
+      if (settled) return;
+      settled = true;
+      reject(err);
     });
   });
 }
 
-function tooLarge(size: number, limit: number): ModelfnError {
-  return new ModelfnError('PAYLOAD_TOO_LARGE', `request body is ${size} bytes or more; the limit is ${limit} bytes`, {
-    details: { limit },
+function tooLarge(size: number, limit: number, close: boolean): ModelfnError {
+  return new ModelfnError('PAYLOAD_TOO_LARGE', `request body is ${size} bytes; the limit is ${limit} bytes`, {
+    details: { limit, close },
   });
 }

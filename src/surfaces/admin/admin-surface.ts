@@ -71,7 +71,7 @@ export class AdminSurface implements Surface {
       await (found.store as Handler)(req, res, params, new URLSearchParams(target.rawQuery));
     } catch (err) {
       const error = toModelfnError(err);
-      if (error.code === 'PAYLOAD_TOO_LARGE') closeAfterResponse(res);
+      if (error.details.close === true) closeAfterResponse(res);
       const headers: Record<string, string> = {};
       if (error.code === 'METHOD_NOT_ALLOWED') headers.allow = String(error.details.allowed);
       sendJson(res, error.status, { message: error.kind === 'system' ? 'internal error' : error.message, code: error.code }, headers);

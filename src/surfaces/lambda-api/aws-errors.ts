@@ -13,7 +13,7 @@ export function sendAwsError(res: ServerResponse, err: unknown, requestId: strin
     message: error.kind === 'system' ? 'An internal error occurred' : error.message,
   };
   if (typeof error.details.reason === 'string') body.Reason = error.details.reason;
-  if (error.code === 'PAYLOAD_TOO_LARGE') closeAfterResponse(res);
+  if (error.details.close === true) closeAfterResponse(res);
   const headers: Record<string, string> = { 'x-amzn-errortype': error.awsType, 'x-amzn-requestid': requestId };
   if (error.code === 'TOO_MANY_REQUESTS') headers['retry-after'] = '1';
   sendJson(res, error.status, body, headers);

@@ -48,7 +48,7 @@ export class RoutesSurface implements Surface {
       mapped = await this.serve(req, target, requestId);
     } catch (err) {
       const error = toModelfnError(err);
-      if (error.code === 'PAYLOAD_TOO_LARGE') closeAfterResponse(res);
+      if (error.details.close === true) closeAfterResponse(res);
       const message = error.kind === 'system' ? 'Internal Server Error' : error.message;
       mapped = jsonError(error.status, message, error.code);
       if (error.code === 'METHOD_NOT_ALLOWED') mapped.headers.allow = String(error.details.allowed);

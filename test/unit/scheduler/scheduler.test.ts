@@ -90,6 +90,7 @@ function makeScheduler(launcher: Launcher, clock = new ManualClock(1_000_000), o
     maxQueueWaitMs: 10_000,
     reapIntervalMs: 3_600_000,
     eagerInstances: 1000,
+    maxResponseBytes: 6 * 1024 * 1024,
     ...options,
   });
   return { scheduler, logs, clock };

@@ -24,8 +24,21 @@ function send(type: (typeof FRAME)[keyof typeof FRAME], head: string, body?: Buf
   channel.write(encodeFrame(type, head, body));
 }
 
-/** console.* becomes log frames, ordered with the results and tagged with the request id. */
+/**
+ * console.* and process.stdout/stderr writes become log frames, ordered with the results and
+ * tagged with the request id (the raw pipes still catch what native code and child processes print).
+ */
 function patchConsole(): void {
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const target = process[stream];
+    target.write = ((chunk: string | Uint8Array, encoding?: BufferEncoding | ((err?: Error) => void), cb?: (err?: Error) => void): boolean => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString(typeof encoding === 'string' ? encoding : 'utf8');
+      for (const line of text.replace(/\n$/, '').split('\n')) send(FRAME.log, JSON.stringify({ id: currentId, level: stream }), line);
+      const done = typeof encoding === 'function' ? encoding : cb;
+      if (done) process.nextTick(done);
+      return true;
+    }) as typeof target.write;
+  }
   const levels: Array<[keyof Console, string]> = [
     ['log', 'INFO'], ['info', 'INFO'], ['warn', 'WARN'], ['error', 'ERROR'], ['debug', 'DEBUG'], ['trace', 'TRACE'],
   ];
