@@ -43,7 +43,7 @@ export default tseslint.config(
   },
   {
     // Examples are Lambda handlers as users write them: CommonJS.
-    files: ['examples/**/*.js'],
+    files: ['examples/**/*.js', 'bench/fixtures/**/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: { exports: 'writable', module: 'writable', require: 'readonly' } },
   },
 );

@@ -4,7 +4,8 @@ import { ModelfnError } from '../shared/errors.js';
 import type { Clock } from '../shared/clock.js';
 import { newInstanceId } from '../shared/ids.js';
 import type { LogSink } from '../telemetry/logs/log-record.js';
-import { formatOutputLine } from '../telemetry/logs/log-record.js';
+import type { InvocationReport } from '../telemetry/logs/log-record.js';
+import { formatEnd, formatOutputLine, formatReport, formatStart } from '../telemetry/logs/log-record.js';
 import type { InstanceLogLine, InvokeResponse } from '../runtimes/runtime.js';
 import { InstanceDied, describeExit } from '../runtimes/runtime.js';
 import type { Invocation, InvocationOutcome, InvocationTarget } from './invocation.js';
@@ -252,8 +253,8 @@ export class Scheduler extends EventEmitter implements PoolHost {
     const { config } = pi.target;
     const requestId = invocation.requestId;
     pi.currentRequestId = requestId;
-    pi.collected = invocation.wantLogs ? [] : undefined;
-    this.platformLine(pi, 'start', `START RequestId: ${requestId} Version: ${config.version}`);
+    pi.collected = invocation.wantLogs ? [formatStart(requestId, config.version)] : undefined;
+    const startedAt = this.clock.now();
     const started = performance.now();
     const timeoutMs = config.timeoutSec * 1000;
     const timer = setTimeout(() => {
@@ -289,15 +290,26 @@ export class Scheduler extends EventEmitter implements PoolHost {
     const billed = billedDurationMs(durationMs);
     pi.served++;
     const initDurationMs = cold ? pi.initDurationMs : undefined;
-    this.platformLine(pi, 'end', `END RequestId: ${requestId}`);
-    this.platformLine(
-      pi,
-      'report',
-      `REPORT RequestId: ${requestId}\tDuration: ${durationMs.toFixed(2)} ms\tBilled Duration: ${billed} ms\t` +
-        `Memory Size: ${config.memoryMb} MB\tMax Memory Used: ${Math.max(1, Math.round(pi.peakRssMb))} MB` +
-        (initDurationMs !== undefined ? `\tInit Duration: ${initDurationMs.toFixed(2)} ms` : '') +
-        (result.ok ? '' : `\tStatus: error\tError Type: ${result.error.errorType}`),
-    );
+    const report: InvocationReport = {
+      startedAt,
+      durationMs,
+      billedDurationMs: billed,
+      memoryMb: config.memoryMb,
+      maxMemoryUsedMb: pi.peakRssMb,
+      ...(initDurationMs !== undefined ? { initDurationMs } : {}),
+      ...(result.ok ? {} : { errorType: result.error.errorType }),
+    };
+    this.options.logs.append({
+      ts: this.clock.now(),
+      functionName: config.name,
+      version: config.version,
+      instanceId: pi.id,
+      requestId,
+      kind: 'invocation',
+      message: '',
+      report,
+    });
+    pi.collected?.push(formatEnd(requestId), formatReport(requestId, report));
     const logs = pi.collected?.join('\n');
     pi.currentRequestId = null;
     pi.lastRequestId = requestId;
@@ -390,19 +402,6 @@ export class Scheduler extends EventEmitter implements PoolHost {
       instanceId: pi.id,
       requestId,
       kind: 'output',
-      message,
-    });
-  }
-
-  private platformLine(pi: PooledInstance, kind: 'start' | 'end' | 'report', message: string): void {
-    pi.collected?.push(message);
-    this.options.logs.append({
-      ts: this.clock.now(),
-      functionName: pi.target.config.name,
-      version: pi.target.config.version,
-      instanceId: pi.id,
-      requestId: pi.currentRequestId,
-      kind,
       message,
     });
   }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ModelfnError } from '../../shared/errors.js';
 import type { LogStore, StoredLogRecord } from '../../telemetry/logs/log-record.js';
+import { LogRenderer } from '../../telemetry/logs/log-record.js';
 import { sendJson } from '../../server/http/respond.js';
 import { trackStream } from '../../server/http/streams.js';
 
@@ -15,21 +16,22 @@ export async function streamLogs(logs: LogStore, req: IncomingMessage, res: Serv
   const requestId = query.get('requestId') ?? undefined;
   const follow = query.get('follow') === '1' || query.get('follow') === 'true';
   const records = await logs.query({ functionName: name, since, requestId, limit });
+  const renderer = new LogRenderer();
   if (!follow) {
-    sendJson(res, 200, { records: records.map(view) });
+    sendJson(res, 200, { records: renderer.render(records) });
     return;
   }
   res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
   const untrack = trackStream(res);
-  let lastSeq = records.at(-1)?.seq ?? 0;
-  for (const r of records) res.write(`${JSON.stringify(view(r))}\n`);
-  const unsubscribe = logs.subscribe(name, (batch) => {
-    for (const r of batch) {
-      if (r.seq <= lastSeq || (requestId !== undefined && r.requestId !== requestId)) continue;
-      lastSeq = r.seq;
-      res.write(`${JSON.stringify(view(r))}\n`);
-    }
-  });
+  let lastSeq = 0;
+  const write = (batch: readonly StoredLogRecord[]) => {
+    const fresh = batch.filter((r) => r.seq > lastSeq && (requestId === undefined || r.requestId === requestId));
+    if (fresh.length === 0) return;
+    lastSeq = fresh.at(-1)!.seq;
+    res.write(renderer.render(fresh).map((line) => `${JSON.stringify(line)}\n`).join(''));
+  };
+  write(records);
+  const unsubscribe = logs.subscribe(name, write);
   // Keep proxies and clients from timing out a quiet stream.
   const heartbeat = setInterval(() => res.write('\n'), 15_000);
   await new Promise<void>((resolve) => {
@@ -42,10 +44,6 @@ export async function streamLogs(logs: LogStore, req: IncomingMessage, res: Serv
     req.socket.once('close', done);
     res.once('close', done);
   });
-}
-
-function view(r: StoredLogRecord) {
-  return { seq: r.seq, ts: r.ts, version: r.version, instanceId: r.instanceId, requestId: r.requestId, kind: r.kind, message: r.message };
 }
 
 /** An epoch-ms number, an ISO date, or a duration back from now ("15m", "2h", "7d"). */

@@ -9,6 +9,7 @@ import type { Launcher, LaunchRequest } from '../../../src/scheduler/instance-la
 import type { InvocationTarget } from '../../../src/scheduler/invocation.js';
 import { Scheduler } from '../../../src/scheduler/scheduler.js';
 import type { LogRecord } from '../../../src/telemetry/logs/log-record.js';
+import { LogRenderer } from '../../../src/telemetry/logs/log-record.js';
 
 /** An instance that answers after `delayMs` (or never, with delayMs < 0), in memory. */
 class FakeInstance implements Instance {
@@ -177,7 +178,7 @@ test('a call that runs past the timeout fails with Sandbox.Timedout and its inst
     assert.match(outcome.result.error.errorMessage, /Task timed out after 1\.00 seconds/);
   }
   assert.equal(launcher.live, 0);
-  assert.ok(logs.some((l) => l.kind === 'report' && /Status: error/.test(l.message)));
+  assert.ok(logs.some((l) => l.kind === 'invocation' && l.report?.errorType === 'Sandbox.Timedout'));
   await scheduler.shutdown(100);
 });
 
@@ -194,7 +195,8 @@ test('every invocation logs START, END and REPORT with Lambda\'s fields', async 
   const { scheduler, logs } = makeScheduler(new FakeLauncher());
   const inv = invocation();
   await scheduler.invoke(target(), inv);
-  const mine = logs.filter((l) => l.requestId === inv.requestId).map((l) => l.message);
+  const stored = logs.filter((l) => l.requestId === inv.requestId).map((l, seq) => ({ ...l, seq }));
+  const mine = new LogRenderer().render(stored).map((l) => l.message);
   assert.match(mine[0]!, new RegExp(`^START RequestId: ${inv.requestId} Version: \\$LATEST$`));
   assert.match(mine[1]!, new RegExp(`^END RequestId: ${inv.requestId}$`));
   assert.match(mine[2]!, /^REPORT RequestId: \S+\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: \d+ MB\tInit Duration: \d+\.\d\d ms$/);

@@ -1,0 +1,103 @@
+// Core platform benchmark: warm throughput through a route to a Node.js handler against a bare
+// node:http server doing the same work (same run, same machine), and cold starts.
+import { performance } from 'node:perf_hooks';
+import { zipDirectory } from '../src/artifacts/zip-directory.js';
+import { fromPackageRoot } from '../src/shared/paths.js';
+import { load } from './lib/load.js';
+import type { LoadResult } from './lib/load.js';
+import { startPlatform, startServer } from './lib/processes.js';
+import type { Row } from './lib/report.js';
+import { median, percentile, printTable } from './lib/report.js';
+
+const BODY = JSON.stringify({ name: 'bench' });
+
+async function deploy(url: string, name: string, extra: Record<string, unknown>): Promise<void> {
+  const zip = await zipDirectory(fromPackageRoot('bench', 'fixtures', 'greeter'));
+  const up = await fetch(`${url}/_modelfn/v1/bundles`, { method: 'POST', body: zip, headers: { 'content-type': 'application/zip' } });
+  const { sha256 } = (await up.json()) as { sha256: string };
+  const res = await fetch(`${url}/_modelfn/v1/functions/${name}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ runtime: 'nodejs20.x', handler: 'index.handler', memoryMb: 256, code: { sha256 }, ...extra }),
+  });
+  if (!res.ok) throw new Error(`deploy failed: ${res.status} ${await res.text()}`);
+}
+
+async function warmThroughput(connections: number, seconds: number, rounds: number): Promise<Row[]> {
+  const bare = await startServer([fromPackageRoot('dist', 'bench', 'bare-server.js')], /bare server at (http:\/\/\S+)/);
+  const platform = await startPlatform();
+  try {
+    await deploy(platform.url, 'greeter', { routes: [{ method: 'POST', path: '/greet' }] });
+    const routeUrl = `${platform.url}/greet`;
+    // Warm both: a few sequential calls (the function's first instance), then a short load.
+    for (let i = 0; i < 20; i++) await fetch(routeUrl, { method: 'POST', body: BODY });
+    await load(bare.url, connections, 2, BODY);
+    await load(routeUrl, connections, 2, BODY);
+    const bareRuns: LoadResult[] = [];
+    const fnRuns: LoadResult[] = [];
+    // Alternate the two so that machine noise hits both alike.
+    for (let r = 0; r < rounds; r++) {
+      bareRuns.push(await load(bare.url, connections, seconds, BODY));
+      fnRuns.push(await load(routeUrl, connections, seconds, BODY));
+    }
+    const bareRps = median(bareRuns.map((x) => x.requestsPerSec));
+    const fnRps = median(fnRuns.map((x) => x.requestsPerSec));
+    const failures = fnRuns.reduce((n, x) => n + x.non2xx + x.errors, 0);
+    return [
+      { name: `bare node:http, ${connections} connections`, value: bareRps, unit: 'req/s', note: `median of ${rounds}` },
+      { name: 'bare node:http p50 / p99', value: median(bareRuns.map((x) => x.p50Ms)), unit: 'ms', note: `p99 ${median(bareRuns.map((x) => x.p99Ms))} ms` },
+      { name: `modelfn route -> Node handler, ${connections} connections`, value: fnRps, unit: 'req/s', note: `median of ${rounds}; ${failures} non-2xx/errors` },
+      { name: 'modelfn route p50 / p99', value: median(fnRuns.map((x) => x.p50Ms)), unit: 'ms', note: `p99 ${median(fnRuns.map((x) => x.p99Ms))} ms` },
+      { name: 'modelfn / bare throughput', value: fnRps / bareRps, unit: 'ratio', note: 'target >= 0.5' },
+    ];
+  } finally {
+    await bare.stop();
+    await platform.stop();
+  }
+}
+
+async function instanceCount(url: string, name: string): Promise<number> {
+  const view = (await (await fetch(`${url}/_modelfn/v1/functions/${name}`)).json()) as { instances: { instances: number } };
+  return view.instances.instances;
+}
+
+/** First request to a scaled-to-zero function, client-side, and the init the platform logged. */
+async function coldStarts(samples: number): Promise<Row[]> {
+  const platform = await startPlatform({ MODELFN_REAP_INTERVAL_MS: '20' });
+  try {
+    await deploy(platform.url, 'cold', { keepAliveSec: 0, routes: [{ method: 'POST', path: '/cold' }] });
+    const latencies: number[] = [];
+    const inits: number[] = [];
+    for (let i = 0; i < samples + 1; i++) {
+      while ((await instanceCount(platform.url, 'cold')) > 0) await new Promise((r) => setTimeout(r, 10));
+      const started = performance.now();
+      const res = await fetch(`${platform.url}/2015-03-31/functions/cold/invocations`, {
+        method: 'POST',
+        body: JSON.stringify({ body: BODY }),
+        headers: { 'x-amz-log-type': 'Tail' },
+      });
+      await res.arrayBuffer();
+      const elapsed = performance.now() - started;
+      const log = Buffer.from(res.headers.get('x-amz-log-result') ?? '', 'base64').toString();
+      const init = /Init Duration: ([\d.]+) ms/.exec(log);
+      if (i === 0) continue; // the very first start also warms the OS file cache
+      latencies.push(elapsed);
+      if (init) inits.push(Number(init[1]));
+    }
+    return [
+      { name: 'cold start, first request after scale-to-zero', value: median(latencies), unit: 'ms', note: `median of ${samples}; p90 ${percentile(latencies, 90).toFixed(1)} ms; target <= 150` },
+      { name: 'cold start: Init Duration (process start + handler load)', value: median(inits), unit: 'ms', note: `median of ${inits.length}` },
+    ];
+  } finally {
+    await platform.stop();
+  }
+}
+
+export async function benchCore(options: { seconds?: number; rounds?: number; coldSamples?: number } = {}): Promise<Row[]> {
+  const rows = [
+    ...(await warmThroughput(32, options.seconds ?? 8, options.rounds ?? 3)),
+    ...(await coldStarts(options.coldSamples ?? 15)),
+  ];
+  printTable('Core platform: warm throughput and cold start', rows);
+  return rows;
+}

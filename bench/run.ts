@@ -1,0 +1,21 @@
+// `npm run bench [section ...]`: every benchmark, each printing a table whose baseline was
+// measured in the same run. Sections: core, sklearn (more are added by later capabilities).
+import { benchCore } from './core.js';
+import { benchSklearnForest } from './sklearn-forest.js';
+
+const sections: Record<string, () => Promise<unknown>> = {
+  core: () => benchCore(),
+  sklearn: () => benchSklearnForest(),
+};
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((w) => !(w in sections));
+if (unknown.length > 0) {
+  process.stderr.write(`unknown bench section(s): ${unknown.join(', ')}; known: ${Object.keys(sections).join(', ')}\n`);
+  process.exit(2);
+}
+process.stdout.write(`# modelfn benchmarks (${new Date().toISOString()}; machines are shared and noisy: figures are medians)\n`);
+for (const [name, run] of Object.entries(sections)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  await run();
+}
