@@ -31,6 +31,9 @@ program
   .option('--memory-budget <mb>', 'total memory for instances (default 75% of RAM)')
   .option('--log-level <level>', 'platform log level (default info)')
   .option('--examples', 'deploy the bundled examples at start')
+  .option('--python <path>', 'Python interpreter for python3.x functions (default $MODELFN_PYTHON, else /usr/bin/python3, else python3 on PATH)')
+  .option('--python-preload <modules>', 'modules the Python zygote imports once, comma-separated (default numpy,scipy,joblib,sklearn,...)')
+  .option('--no-zygote', 'start every Python instance as a fresh interpreter (no pre-initialised zygote)')
   .action((opts) => upCommand(opts));
 
 program

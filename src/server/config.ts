@@ -30,13 +30,22 @@ export const platformConfigSchema = z
     logMaxMbPerFunction: z.number().int().min(1).default(256),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     deployExamples: z.boolean().default(false),
+    /** Interpreter for python3.x functions; unset: /usr/bin/python3, then python3 on PATH. */
+    python: z.string().min(1).optional(),
+    /** Modules the Python zygote imports before forking instances; unset: the runtime's default list. */
+    pythonPreload: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, { message: 'must be module names like numpy or sklearn.ensemble' }))
+      .max(200)
+      .optional(),
+    /** Fork Python instances from a pre-initialised interpreter. */
+    pythonZygote: z.boolean().default(true),
   })
   .strict();
 
 export type PlatformConfig = z.infer<typeof platformConfigSchema>;
 
 /** Environment variables that set platform options (flags given on the command line win). */
-const ENV_KEYS: Record<string, { key: keyof PlatformConfig; type: 'string' | 'number' }> = {
+const ENV_KEYS: Record<string, { key: keyof PlatformConfig; type: 'string' | 'number' | 'list' | 'boolean' }> = {
   MODELFN_HOST: { key: 'host', type: 'string' },
   MODELFN_PORT: { key: 'port', type: 'number' },
   MODELFN_HOME: { key: 'dataDir', type: 'string' },
@@ -52,6 +61,9 @@ const ENV_KEYS: Record<string, { key: keyof PlatformConfig; type: 'string' | 'nu
   MODELFN_EAGER_INSTANCES: { key: 'eagerInstances', type: 'number' },
   MODELFN_ACCOUNT_CONCURRENCY: { key: 'accountConcurrency', type: 'number' },
   MODELFN_DRAIN_TIMEOUT_MS: { key: 'drainTimeoutMs', type: 'number' },
+  MODELFN_PYTHON: { key: 'python', type: 'string' },
+  MODELFN_PYTHON_PRELOAD: { key: 'pythonPreload', type: 'list' },
+  MODELFN_PYTHON_ZYGOTE: { key: 'pythonZygote', type: 'boolean' },
 };
 
 /** Build the configuration from an environment (a map, so tests pass their own) and explicit options. */
@@ -60,9 +72,22 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
   for (const [name, { key, type }] of Object.entries(ENV_KEYS)) {
     const value = env[name];
     if (value === undefined || value === '') continue;
-    fromEnv[key] = type === 'number' && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+    fromEnv[key] = type === 'number' && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : type === 'list' ? splitList(value) : type === 'boolean' ? parseFlag(value) : value;
   }
   const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   const config = parseOrThrow(platformConfigSchema, { ...fromEnv, ...defined }, 'platform configuration');
   return { ...config, dataDir: resolve(config.dataDir) };
+}
+
+/** "numpy, sklearn" -> ['numpy', 'sklearn'] (flags and environment variables). */
+export function splitList(value: string): string[] {
+  return value.split(',').map((v) => v.trim()).filter((v) => v !== '');
+}
+
+/** 1/0, true/false, yes/no, on/off; anything else is passed through for the schema to name. */
+function parseFlag(value: string): boolean | string {
+  const v = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  return value;
 }

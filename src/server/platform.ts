@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { BundleCache } from '../artifacts/bundle-cache.js';
 import { DEFAULT_BUNDLE_LIMITS } from '../artifacts/limits.js';
@@ -9,6 +10,8 @@ import { Deployer } from '../registry/deployer.js';
 import { Registry } from '../registry/registry.js';
 import type { RegistryChange } from '../registry/store.js';
 import { NodejsRuntime } from '../runtimes/nodejs/nodejs-runtime.js';
+import { ProvidedRuntime } from '../runtimes/provided/provided-runtime.js';
+import { PythonRuntime } from '../runtimes/python/python-runtime.js';
 import { RuntimeRegistry } from '../runtimes/runtime-registry.js';
 import { InstanceLauncher } from '../scheduler/instance-launcher.js';
 import { Scheduler } from '../scheduler/scheduler.js';
@@ -56,7 +59,16 @@ export class Platform {
       const bundles = new BundleCache(layout.unpacked, blobs, limits);
       await bundles.recover();
 
-      const runtimes = new RuntimeRegistry().register(new NodejsRuntime());
+      const python = new PythonRuntime({
+        python: config.python,
+        preload: config.pythonPreload,
+        zygote: config.pythonZygote,
+        workDir: join(layout.root, 'runtimes', 'python'),
+        log: (level, message) => log[level](message),
+      });
+      // Registered before the scheduler: stopped after it (closers run newest first).
+      closers.push(() => python.close());
+      const runtimes = new RuntimeRegistry().register(new NodejsRuntime()).register(python).register(new ProvidedRuntime());
       const launcher = new InstanceLauncher(runtimes, bundles, layout.instances, config.region, config.initTimeoutMs);
       await launcher.recover();
       const scheduler = new Scheduler({

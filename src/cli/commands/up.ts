@@ -1,4 +1,4 @@
-import { loadConfig } from '../../server/config.js';
+import { loadConfig, splitList } from '../../server/config.js';
 import { Platform } from '../../server/platform.js';
 import { deployExamples } from '../../server/examples.js';
 
@@ -10,6 +10,10 @@ export interface UpOptions {
   memoryBudget?: string;
   logLevel?: string;
   examples?: boolean;
+  python?: string;
+  pythonPreload?: string;
+  /** false with --no-zygote */
+  zygote?: boolean;
 }
 
 /** `modelfn up`: run the platform in this process until SIGTERM / SIGINT. */
@@ -22,6 +26,9 @@ export async function upCommand(opts: UpOptions): Promise<void> {
     memoryBudgetMb: numeric(opts.memoryBudget),
     logLevel: opts.logLevel,
     deployExamples: opts.examples,
+    python: opts.python,
+    pythonPreload: opts.pythonPreload === undefined ? undefined : splitList(opts.pythonPreload),
+    pythonZygote: opts.zygote === false ? false : undefined,
   });
   const platform = await Platform.start(config);
   let stopping = false;
