@@ -115,7 +115,7 @@ export class PythonRuntime implements Runtime {
   }
 
   private spawn(python: string, spec: InstanceSpec, env: Record<string, string>): ProcessHandle {
-    return new SupervisedProcess({ command: python, args: ['-u', BOOTSTRAP], cwd: spec.codeDir, env, onLog: spec.onLog });
+    return new SupervisedProcess({ command: python, args: ['-B', '-u', BOOTSTRAP], cwd: spec.codeDir, env, onLog: spec.onLog });
   }
 
   /** A process forked from the zygote, or undefined when this start must use a fresh interpreter. */

@@ -110,7 +110,7 @@ export class Zygote {
     await rm(dir, { recursive: true, force: true });
     await mkdir(join(dir, 'tmp'), { recursive: true, mode: 0o700 });
     const tmp = join(dir, 'tmp');
-    const child = spawn(this.options.python, ['-s', '-u', ZYGOTE_SCRIPT, this.options.preload.join(',')], {
+    const child = spawn(this.options.python, ['-B', '-s', '-u', ZYGOTE_SCRIPT, this.options.preload.join(',')], {
       cwd: dir,
       // Nothing of the platform's environment: the children inherit this process's memory.
       env: { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'en_US.UTF-8', TZ: ':UTC', HOME: tmp, TMPDIR: tmp },
