@@ -189,6 +189,8 @@ def connect_log(address, stream):
     """Open a stream to the instance's Runtime API listener: an HTTP upgrade, then raw bytes."""
     host, _, port = address.rpartition(":")
     sock = socket.create_connection((host, int(port)))
+    # Lines must reach the platform as they are written, not when Nagle's algorithm lets them go.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     request = "GET %s%s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: modelfn-log\r\n\r\n" % (
         LOG_PATH,
         stream,
