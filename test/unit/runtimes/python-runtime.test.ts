@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { InitFailure, InstanceDied } from '../../../src/runtimes/runtime.js';
@@ -31,18 +30,15 @@ for (const mode of ['forked', 'fresh'] as const) {
     let harness: RuntimeHarness;
     let runtime: PythonRuntime;
     let zygotePid: number | undefined;
-    let workDir: string;
 
     before(async () => {
-      workDir = await mkdtemp(join(tmpdir(), 'modelfn-zygote-test-'));
-      runtime = new PythonRuntime({ python: PYTHON3, zygote: mode === 'forked', preload: ['json', 'decimal'], workDir });
-      harness = await RuntimeHarness.create(runtime);
+      harness = await RuntimeHarness.create((root) => (runtime = new PythonRuntime({ python: PYTHON3, zygote: mode === 'forked', preload: ['json', 'decimal'], workDir: join(root, 'zygote') })));
       if (mode === 'forked') zygotePid = (await runtime.zygote()!.start()).pid;
     });
     after(async () => {
       await harness.close();
       await runtime.close();
-      await rm(workDir, { recursive: true, force: true });
+      assert.deepEqual(await harness.processes(), [], 'no instance or zygote process survives');
     });
 
     test('handler(event, context): the context, the environment, print and logging', async () => {

@@ -21,8 +21,10 @@ export class RuntimeHarness {
     readonly root: string,
   ) {}
 
-  static async create(runtime: Runtime): Promise<RuntimeHarness> {
-    return new RuntimeHarness(runtime, await mkdtemp(join(tmpdir(), 'modelfn-runtime-test-')));
+  /** The runtime may keep its own processes under root (a zygote): processes() then sees them too. */
+  static async create(runtime: Runtime | ((root: string) => Runtime)): Promise<RuntimeHarness> {
+    const root = await mkdtemp(join(tmpdir(), 'modelfn-runtime-test-'));
+    return new RuntimeHarness(typeof runtime === 'function' ? runtime(root) : runtime, root);
   }
 
   config(overrides: Partial<FunctionConfig> = {}): FunctionConfig {
