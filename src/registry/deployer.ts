@@ -60,10 +60,16 @@ export class Deployer {
     if (size === undefined) {
       throw new ModelfnError('INVALID_PARAMETER', `code bundle ${spec.code.sha256} was not uploaded; upload it to /_modelfn/v1/bundles first`);
     }
-    await this.bundles.ensure(spec.code.sha256);
+    const codeDir = await this.bundles.ensure(spec.code.sha256);
     if (spec.routes) this.checkRoutes(spec.routes);
+    const facts = await runtime.validateBundle?.(codeDir, { name, handler: spec.handler, runtime: spec.runtime, memoryMb: spec.memoryMb, environment: spec.environment });
+    if (spec.batching && !facts?.model) {
+      throw new ModelfnError('INVALID_PARAMETER', `batching: only model functions (runtime "model") batch requests; ${spec.runtime} functions serve one event per instance`);
+    }
     const now = new Date(this.clock.now()).toISOString();
     const stored = await this.registry.update(name, (existing) => {
+      // Batching: undefined keeps the function's setting (as routes do), null turns it off.
+      const batching = !facts?.model ? undefined : spec.batching === undefined ? existing?.latest.batching : (spec.batching ?? undefined);
       const latest: FunctionConfig = {
         name,
         version: '$LATEST',
@@ -77,6 +83,8 @@ export class Deployer {
         codeSize: size,
         revisionId: randomUUID(),
         lastModified: now,
+        ...(facts?.model ? { model: facts.model } : {}),
+        ...(batching ? { batching } : {}),
       };
       return {
         name,

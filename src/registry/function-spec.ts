@@ -11,6 +11,8 @@ export const LIMITS = {
   environmentBytes: 4096,
   keepAliveSec: { min: 0, max: 7 * 24 * 3600 },
   reservedConcurrency: { min: 0, max: 10000 },
+  batchSize: { min: 1, max: 4096 },
+  batchDelayMs: { min: 0, max: 1000 },
 } as const;
 
 export const FUNCTION_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -80,6 +82,13 @@ const intIn = (min: number, max: number, unit: string) =>
     .min(min, { message: `must be between ${min} and ${max} ${unit}` })
     .max(max, { message: `must be between ${min} and ${max} ${unit}` });
 
+export const batchingSchema = z
+  .object({
+    maxBatchSize: intIn(LIMITS.batchSize.min, LIMITS.batchSize.max, 'rows'),
+    maxDelayMs: intIn(LIMITS.batchDelayMs.min, LIMITS.batchDelayMs.max, 'ms'),
+  })
+  .strict();
+
 export const deploySpecSchema = z
   .object({
     runtime: z.string().min(1).max(64),
@@ -95,6 +104,8 @@ export const deploySpecSchema = z
     keepAliveSec: intIn(LIMITS.keepAliveSec.min, LIMITS.keepAliveSec.max, 'seconds').nullable().default(null),
     /** undefined: keep the function's routes as they are; []: remove them. */
     routes: z.array(routeSpecSchema).max(50).optional(),
+    /** Model functions only: dynamic batching. undefined: keep the current setting; null: off. */
+    batching: batchingSchema.nullable().optional(),
   })
   .strict();
 

@@ -1,3 +1,5 @@
+import type { ModelSignature } from '../models/codecs/signature.js';
+
 /**
  * What the registry stores. A function is one document (its $LATEST configuration, published
  * versions, aliases, routes and scaling settings) so that a backend can update it with one
@@ -23,6 +25,18 @@ export interface FunctionConfig {
   /** Changes on every update; instances started from an older revision are retired. */
   readonly revisionId: string;
   readonly lastModified: string;
+  /** Model functions (runtime "model"): the model's inputs and outputs, read at deploy time. */
+  readonly model?: ModelSignature;
+  /** Model functions: merge concurrent requests into one engine call (off when absent). */
+  readonly batching?: BatchingConfig;
+}
+
+/** Dynamic batching of a model function, as Triton's dynamic batcher. */
+export interface BatchingConfig {
+  /** Most rows (batch dimension) in one engine call. */
+  readonly maxBatchSize: number;
+  /** Longest a request waits for others before its batch runs. */
+  readonly maxDelayMs: number;
 }
 
 export interface RouteSpec {

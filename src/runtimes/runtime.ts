@@ -1,3 +1,4 @@
+import type { ModelSignature } from '../models/codecs/signature.js';
 import type { FunctionConfig } from '../registry/types.js';
 
 /** Lambda's error shape, used on every surface that reports a function's failure. */
@@ -79,6 +80,17 @@ export interface Runtime {
   start(spec: InstanceSpec): Promise<Instance>;
   /** Extra checks at deploy time (e.g. the handler string's shape). Throws ModelfnError. */
   validate?(config: Pick<FunctionConfig, 'handler' | 'runtime'>): void;
+  /**
+   * Checks at deploy time that need the unpacked bundle (the model runtime loads the model once).
+   * Throws ModelfnError; what it returns is stored with the function version.
+   */
+  validateBundle?(codeDir: string, config: Pick<FunctionConfig, 'name' | 'handler' | 'runtime' | 'memoryMb' | 'environment'>): Promise<BundleFacts>;
+}
+
+/** What a runtime learned from a bundle at deploy time. */
+export interface BundleFacts {
+  /** A model function's inputs and outputs (see src/models/codecs/signature.ts). */
+  readonly model?: ModelSignature;
 }
 
 /** The function's init failed: its error goes to the caller as a function error. */

@@ -9,6 +9,8 @@ import { SqliteRegistryStore } from '../backends/sqlite/registry-store.js';
 import { Deployer } from '../registry/deployer.js';
 import { Registry } from '../registry/registry.js';
 import type { RegistryChange } from '../registry/store.js';
+import { ModelDispatcher } from '../models/batching/model-dispatcher.js';
+import { ModelRuntime } from '../runtimes/model/model-runtime.js';
 import { NodejsRuntime } from '../runtimes/nodejs/nodejs-runtime.js';
 import { ProvidedRuntime } from '../runtimes/provided/provided-runtime.js';
 import { PythonRuntime } from '../runtimes/python/python-runtime.js';
@@ -20,6 +22,8 @@ import { systemClock } from '../shared/clock.js';
 import { createLogger } from '../shared/logger.js';
 import { AdminSurface } from '../surfaces/admin/admin-surface.js';
 import { LambdaApiSurface } from '../surfaces/lambda-api/lambda-api-surface.js';
+import { OipSurface } from '../surfaces/oip/oip-surface.js';
+import { V1Surface } from '../surfaces/v1/v1-surface.js';
 import { RoutesSurface } from '../surfaces/routes/routes-surface.js';
 import type { PlatformConfig } from './config.js';
 import { layoutOf, lockDataDir } from './data-dir.js';
@@ -68,7 +72,10 @@ export class Platform {
       });
       // Registered before the scheduler: stopped after it (closers run newest first).
       closers.push(() => python.close());
-      const runtimes = new RuntimeRegistry().register(new NodejsRuntime()).register(python).register(new ProvidedRuntime());
+      // Zero-code models: its spare hosts stop after the scheduler's instances.
+      const modelRuntime = new ModelRuntime();
+      closers.push(() => modelRuntime.close());
+      const runtimes = new RuntimeRegistry().register(new NodejsRuntime()).register(python).register(new ProvidedRuntime()).register(modelRuntime);
       const launcher = new InstanceLauncher(runtimes, bundles, layout.instances, config.region, config.initTimeoutMs);
       await launcher.recover();
       const scheduler = new Scheduler({
@@ -98,17 +105,32 @@ export class Platform {
         });
       });
 
-      const routes = new RoutesSurface({ registry, dispatcher: scheduler, clock, maxRequestBytes: config.maxSyncPayloadBytes });
-      const lambdaApi = new LambdaApiSurface({ registry, dispatcher: scheduler, maxSyncPayloadBytes: config.maxSyncPayloadBytes });
+      // Model functions: validation, dynamic batching and the model request formats sit between
+      // every surface and the scheduler; other functions pass through untouched.
+      const models = new ModelDispatcher(scheduler, clock);
+      registry.on('change', (change: RegistryChange) => {
+        if (!registry.get(change.name)) models.forget(change.name);
+      });
+      for (const doc of registry.list()) {
+        if (doc.latest.model) modelRuntime.prime(doc.latest.model.format, doc.latest.memoryMb);
+      }
+      let accepting = true;
+      const routes = new RoutesSurface({ registry, dispatcher: models, clock, maxRequestBytes: config.maxSyncPayloadBytes });
+      const lambdaApi = new LambdaApiSurface({ registry, dispatcher: models, maxSyncPayloadBytes: config.maxSyncPayloadBytes });
+      const oip = new OipSurface({ registry, models, maxRequestBytes: config.maxSyncPayloadBytes, version: MODELFN_VERSION, accepting: () => accepting });
+      const v1 = new V1Surface({ registry, models, maxRequestBytes: config.maxSyncPayloadBytes });
       // The deployer needs the reserved prefixes, the admin surface needs the deployer: build the
       // prefix list from the surfaces that own them.
-      const reserved = ['/_modelfn', ...lambdaApi.prefixes, '/2018-06-01', '/v1/models', '/v2', '/metrics', '/ui'];
+      const reserved = ['/_modelfn', ...lambdaApi.prefixes, '/2018-06-01', ...v1.prefixes, ...oip.prefixes, '/metrics', '/ui'];
       const deployer = new Deployer(registry, blobs, bundles, runtimes, limits, reserved, clock);
       const admin = new AdminSurface({ registry, deployer, scheduler, logs, maxBundleBytes: config.maxBundleBytes, version: MODELFN_VERSION });
-      const gateway = new Gateway([admin, lambdaApi], routes, log);
+      const gateway = new Gateway([admin, lambdaApi, oip, v1], routes, log);
 
       const address = await gateway.listen(config.port, config.host);
       closers.push(() => gateway.drain(config.drainTimeoutMs));
+      closers.push(() => {
+        accepting = false;
+      });
       const host = address.host.includes(':') ? `[${address.host}]` : address.host;
       const url = `http://${host}:${address.port}`;
       log.info({ url, dataDir: layout.root, memoryBudgetMb: config.memoryBudgetMb, version: MODELFN_VERSION }, 'modelfn started');

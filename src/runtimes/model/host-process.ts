@@ -1,0 +1,174 @@
+import type { Socket } from 'node:net';
+import type { ModelFormat } from '../../models/codecs/signature.js';
+import { fromPackageRoot } from '../../shared/paths.js';
+import { SupervisedProcess } from '../process/child-process.js';
+import type { InstanceExit, InstanceLogLine, InvokeResponse, LambdaError } from '../runtime.js';
+import { InitFailure, InstanceDied, describeExit } from '../runtime.js';
+import { FRAME, FrameDecoder, encodeFrame } from './protocol.js';
+import type { Frame, LoadHead, ReadyHead } from './protocol.js';
+
+const HOST = fromPackageRoot('dist', 'src', 'runtimes', 'model', 'host', 'index.js');
+
+export interface HostSpawnOptions {
+  readonly nodePath: string;
+  readonly format: ModelFormat;
+  readonly memoryMb: number;
+  /** A small model of the format to warm up with while waiting as a spare. */
+  readonly warmupFile?: string;
+}
+
+interface Pending {
+  readonly id: string;
+  resolve(response: InvokeResponse): void;
+  reject(err: Error): void;
+}
+
+/**
+ * One model host process and the channel to it. It starts generic (no model), may wait as a
+ * spare, then loads exactly one model and serves it until it is stopped.
+ */
+export class HostProcess {
+  readonly format: ModelFormat;
+  readonly memoryMb: number;
+  private readonly proc: SupervisedProcess;
+  private readonly channel: Socket;
+  private logTarget: (line: InstanceLogLine) => void = () => undefined;
+  private loadWaiter: { resolve(head: ReadyHead): void; reject(err: Error): void } | undefined;
+  private pending: Pending | undefined;
+  private loaded = false;
+  private taken = false;
+
+  constructor(options: HostSpawnOptions) {
+    this.format = options.format;
+    this.memoryMb = options.memoryMb;
+    const heapMb = Math.max(32, Math.floor(options.memoryMb * 0.85));
+    this.proc = new SupervisedProcess({
+      command: options.nodePath,
+      args: [`--max-old-space-size=${heapMb}`, HOST, options.format, ...(options.warmupFile ? [options.warmupFile] : [])],
+      cwd: '/',
+      // No user code runs here: the environment is minimal and HOME points nowhere, so nothing
+      // (ONNX Runtime's telemetry included, which is also switched off) can persist files.
+      env: { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8', TZ: 'UTC', HOME: '/nonexistent', ORT_DISABLE_TELEMETRY: '1', NODE_OPTIONS: '' },
+      extraPipes: 1,
+      onLog: (line) => this.logTarget(line),
+    });
+    this.channel = this.proc.child.stdio[3] as Socket;
+    const decoder = new FrameDecoder((frame) => this.onFrame(frame));
+    this.channel.on('data', (chunk: Buffer) => {
+      try {
+        decoder.push(chunk);
+      } catch {
+        this.kill();
+      }
+    });
+    this.channel.on('error', () => this.kill());
+    void this.proc.exited.then((exit) => this.onExit(exit));
+  }
+
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
+  get alive(): boolean {
+    return !this.proc.hasExited;
+  }
+
+  get exited(): Promise<InstanceExit> {
+    return this.proc.exited;
+  }
+
+  /** Claim this process for one instance (a spare is handed out once). */
+  claim(onLog: (line: InstanceLogLine) => void): void {
+    if (this.taken) throw new Error('model host already claimed');
+    this.taken = true;
+    this.logTarget = onLog;
+  }
+
+  /** Load the model; resolves with its signature, rejects with InitFailure. */
+  load(head: LoadHead, timeoutMs: number): Promise<ReadyHead> {
+    if (this.proc.hasExited) return Promise.reject(new InitFailure({ errorType: 'Runtime.ExitError', errorMessage: 'the model host exited before loading' }));
+    return new Promise<ReadyHead>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.loadWaiter = undefined;
+        this.kill();
+        reject(new InitFailure({ errorType: 'Runtime.InitTimeout', errorMessage: `the model did not load within ${(timeoutMs / 1000).toFixed(2)} seconds` }));
+      }, timeoutMs);
+      this.loadWaiter = {
+        resolve: (h) => { clearTimeout(timer); resolve(h); },
+        reject: (e) => { clearTimeout(timer); reject(e); },
+      };
+      this.channel.write(encodeFrame(FRAME.load, JSON.stringify(head)));
+    });
+  }
+
+  invoke(id: string, payload: Buffer): Promise<InvokeResponse> {
+    if (this.proc.hasExited) return Promise.reject(new InstanceDied({ code: null, signal: null }, 'model host has exited'));
+    if (!this.loaded) return Promise.reject(new Error('model host has no model loaded'));
+    if (this.pending) return Promise.reject(new Error('model host is busy'));
+    return new Promise<InvokeResponse>((resolve, reject) => {
+      this.pending = { id, resolve, reject };
+      this.channel.write(encodeFrame(FRAME.invoke, JSON.stringify({ id }), payload));
+    });
+  }
+
+  kill(): void {
+    this.proc.kill();
+  }
+
+  private onFrame(frame: Frame): void {
+    switch (frame.type) {
+      case FRAME.spare:
+        return;
+      case FRAME.ready: {
+        this.loaded = true;
+        this.loadWaiter?.resolve(JSON.parse(frame.head) as ReadyHead);
+        this.loadWaiter = undefined;
+        return;
+      }
+      case FRAME.initError:
+        this.loadWaiter?.reject(new InitFailure(parseError(frame.body)));
+        this.loadWaiter = undefined;
+        this.kill();
+        return;
+      case FRAME.log: {
+        const head = JSON.parse(frame.head) as { level?: string };
+        this.logTarget({ stream: 'console', text: frame.body.toString('utf8'), level: head.level ?? 'INFO' });
+        return;
+      }
+      case FRAME.result:
+      case FRAME.error: {
+        const head = JSON.parse(frame.head) as { id: string };
+        const pending = this.pending;
+        if (!pending || pending.id !== head.id) return;
+        this.pending = undefined;
+        if (frame.type === FRAME.result) pending.resolve({ ok: true, payload: frame.body });
+        else pending.resolve({ ok: false, error: parseError(frame.body) });
+        return;
+      }
+      default:
+        this.kill();
+    }
+  }
+
+  private onExit(exit: InstanceExit): void {
+    const message = `Runtime exited with error: ${describeExit(exit)}`;
+    this.loadWaiter?.reject(new InitFailure({ errorType: 'Runtime.ExitError', errorMessage: message }));
+    this.loadWaiter = undefined;
+    const pending = this.pending;
+    this.pending = undefined;
+    pending?.reject(new InstanceDied(exit, message));
+  }
+}
+
+function parseError(body: Buffer): LambdaError {
+  try {
+    const e = JSON.parse(body.toString('utf8')) as Partial<LambdaError>;
+    return {
+      errorType: typeof e.errorType === 'string' ? e.errorType : 'Error',
+      errorMessage: typeof e.errorMessage === 'string' ? e.errorMessage : '',
+      stackTrace: Array.isArray(e.stackTrace) ? e.stackTrace.map(String) : [],
+    };
+  } catch {
+    return { errorType: 'Runtime.InvalidResponse', errorMessage: 'the model host reported an error that is not JSON' };
+  }
+}

@@ -1,0 +1,151 @@
+import { performance } from 'node:perf_hooks';
+import type { ModelSignature } from '../../models/codecs/signature.js';
+import { ModelfnError } from '../../shared/errors.js';
+import { fromPackageRoot } from '../../shared/paths.js';
+import type { FunctionConfig } from '../../registry/types.js';
+import type { BundleFacts, Instance, InstanceExit, InstanceSpec, InvokeRequest, InvokeResponse, Runtime } from '../runtime.js';
+import { InitFailure } from '../runtime.js';
+import { HostProcess } from './host-process.js';
+import { checkModelHandler, resolveModelFile } from './model-files.js';
+import type { LoadHead } from './protocol.js';
+import { SparePool } from './spare-pool.js';
+
+export interface ModelRuntimeOptions {
+  readonly nodePath?: string;
+  /** Kinds (format x memory size) to keep a warm spare host for; 0 disables spares. */
+  readonly spareKinds?: number;
+  /** Budget for loading a model at deploy time. */
+  readonly validateTimeoutMs?: number;
+}
+
+const WARMUP = {
+  sklearn: fromPackageRoot('src', 'runtimes', 'model', 'assets', 'warmup.joblib'),
+  onnx: fromPackageRoot('src', 'runtimes', 'model', 'assets', 'warmup.onnx'),
+} as const;
+
+/** Function environment variable: ONNX Runtime intra-op threads per instance (default 1). */
+export const THREADS_ENV = 'MODELFN_ONNX_THREADS';
+
+/**
+ * Zero-code model functions (runtime "model"): the handler is a model file in the bundle
+ * (.onnx, or a scikit-learn .joblib/.pkl), served with no user code. Each instance is one model
+ * host process (isolated, with the memory watchdog and the V8 heap cap of the function's memory
+ * size); a warm spare host per recently used kind makes a cold start just the model load.
+ */
+export class ModelRuntime implements Runtime {
+  readonly family = 'model';
+  readonly identifiers = ['model'];
+  private readonly nodePath: string;
+  private readonly spares: SparePool;
+  private readonly validateTimeoutMs: number;
+
+  constructor(options: ModelRuntimeOptions = {}) {
+    this.nodePath = options.nodePath ?? process.execPath;
+    this.validateTimeoutMs = options.validateTimeoutMs ?? 60_000;
+    this.spares = new SparePool((format, memoryMb, warm) => new HostProcess({ nodePath: this.nodePath, format, memoryMb, warmupFile: warm ? WARMUP[format] : undefined }), options.spareKinds ?? 2);
+  }
+
+  validate(config: Pick<FunctionConfig, 'handler' | 'runtime'>): void {
+    checkModelHandler(config.handler);
+  }
+
+  /** Load the model once at deploy time: a model that cannot be served is refused with the reason. */
+  async validateBundle(codeDir: string, config: Pick<FunctionConfig, 'name' | 'handler' | 'runtime' | 'memoryMb' | 'environment'>): Promise<BundleFacts> {
+    const format = checkModelHandler(config.handler);
+    const path = await resolveModelFile(codeDir, config.handler);
+    const host = this.spares.take(format, config.memoryMb) ?? this.spawn(format, config.memoryMb);
+    host.claim(() => undefined);
+    try {
+      const ready = await host.load(loadHead(path, format, config, '$LATEST'), this.validateTimeoutMs);
+      return { model: ready.signature };
+    } catch (err) {
+      if (err instanceof InitFailure) {
+        throw new ModelfnError('INVALID_BUNDLE', `${config.handler} cannot be served: ${err.error.errorMessage}`);
+      }
+      throw err;
+    } finally {
+      host.kill();
+      this.spares.prime(format, config.memoryMb);
+    }
+  }
+
+  async start(spec: InstanceSpec): Promise<Instance> {
+    const { config } = spec;
+    const format = checkModelHandler(config.handler);
+    const path = await resolveModelFile(spec.codeDir, config.handler).catch((err: Error) => {
+      throw new InitFailure({ errorType: 'Runtime.ModelLoadError', errorMessage: err.message });
+    });
+    const spare = this.spares.take(format, config.memoryMb);
+    const host = spare ?? this.spawn(format, config.memoryMb);
+    host.claim(spec.onLog);
+    const started = performance.now();
+    const ready = await host.load(loadHead(path, format, config, config.version), spec.initTimeoutMs);
+    const totalMs = performance.now() - started;
+    spec.onLog({
+      stream: 'console',
+      level: 'INFO',
+      text: `MODEL ${config.handler} (${ready.signature.description}) loaded in ${ready.loadMs.toFixed(2)} ms; instance ready in ${totalMs.toFixed(2)} ms (${spare ? 'warm spare host' : 'new host process'})`,
+    });
+    // Replace the spare off the request path.
+    setTimeout(() => this.spares.prime(format, config.memoryMb), 50).unref();
+    return new ModelInstance(spec.id, host, ready.signature);
+  }
+
+  /** Warm a spare for a kind of model ahead of its first cold start. */
+  prime(format: 'onnx' | 'sklearn', memoryMb: number): void {
+    this.spares.prime(format, memoryMb);
+  }
+
+  get spareCount(): number {
+    return this.spares.size;
+  }
+
+  /** Stop the spare hosts (instances are stopped by the scheduler). */
+  close(): Promise<void> {
+    return this.spares.close();
+  }
+
+  private spawn(format: 'onnx' | 'sklearn', memoryMb: number): HostProcess {
+    return new HostProcess({ nodePath: this.nodePath, format, memoryMb });
+  }
+}
+
+function loadHead(path: string, format: 'onnx' | 'sklearn', config: Pick<FunctionConfig, 'name' | 'environment'>, version: string): LoadHead {
+  const threads = Number(config.environment[THREADS_ENV]);
+  return {
+    path,
+    format,
+    functionName: config.name,
+    version,
+    ...(Number.isInteger(threads) && threads > 0 ? { intraOpThreads: Math.min(threads, 64) } : {}),
+  };
+}
+
+/** A running model instance. */
+class ModelInstance implements Instance {
+  constructor(
+    readonly id: string,
+    private readonly host: HostProcess,
+    readonly signature: ModelSignature,
+  ) {}
+
+  get pid(): number | undefined {
+    return this.host.pid;
+  }
+
+  get alive(): boolean {
+    return this.host.alive;
+  }
+
+  get exited(): Promise<InstanceExit> {
+    return this.host.exited;
+  }
+
+  invoke(request: InvokeRequest): Promise<InvokeResponse> {
+    return this.host.invoke(request.requestId, request.payload);
+  }
+
+  kill(): void {
+    this.host.kill();
+  }
+}
