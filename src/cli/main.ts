@@ -38,7 +38,7 @@ program
 
 program
   .command('deploy <path>')
-  .description('deploy a folder or .zip as a function (creates or updates it)')
+  .description('deploy a folder or .zip as a function, or a model file (.onnx, .joblib, .pkl) as a zero-code model endpoint')
   .option('--name <name>', 'function name (default: the folder or file name)')
   .option('--runtime <runtime>', 'e.g. nodejs20.x')
   .option('--handler <handler>', 'e.g. index.handler')
@@ -50,6 +50,7 @@ program
   .option('--route <"METHOD /path">', 'HTTP route to the function (repeatable; "$default" catches all)', collect)
   .option('--payload-format <version>', 'API Gateway payload format for the routes: 2.0 (default) or 1.0')
   .option('--description <text>', 'description')
+  .option('--batch <max,delayMs>', 'model files: merge concurrent requests into calls of up to max rows, waiting at most delayMs ("off" to stop)')
   .option('--json', 'print the function as JSON')
   .action((path, opts, cmd: Command) => deployCommand(client(cmd), path, opts));
 

@@ -1,7 +1,12 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { existsSync } from 'node:fs';
+import { zipSync } from 'fflate';
 import { zipDirectory } from '../../artifacts/zip-directory.js';
+import { callExamples, describeTensors, shellQuote } from '../../models/codecs/examples.js';
+import type { TensorSpec } from '../../models/codecs/signature.js';
+import { exampleRows } from '../../models/codecs/signature.js';
+import { modelFormatOf } from '../../runtimes/model/model-files.js';
 import type { FunctionView } from '../../surfaces/admin/function-view.js';
 import type { PlatformClient } from '../client.js';
 import { CliError } from '../client.js';
@@ -19,6 +24,8 @@ export interface DeployOptions {
   route?: string[];
   payloadFormat?: string;
   description?: string;
+  /** Model files: "maxBatchSize,maxDelayMs" or "off". */
+  batch?: string;
   json?: boolean;
 }
 
@@ -26,8 +33,10 @@ export interface DeployOptions {
 export async function deployCommand(client: PlatformClient, path: string, opts: DeployOptions): Promise<void> {
   const info = await stat(path).catch(() => undefined);
   if (!info) throw new CliError(`${path} does not exist`);
+  if (info.isFile() && modelFormatOf(basename(path))) return deployModel(client, path, opts);
+  if (opts.batch !== undefined) throw new CliError('--batch applies to model files (.onnx, .joblib, .pkl) only');
   const isZip = info.isFile() && extname(path).toLowerCase() === '.zip';
-  if (!info.isDirectory() && !isZip) throw new CliError(`${path} is neither a folder nor a .zip file`);
+  if (!info.isDirectory() && !isZip) throw new CliError(`${path} is neither a folder, a .zip file nor a model file (.onnx, .joblib, .pkl)`);
   const name = opts.name ?? basename(path, isZip ? extname(path) : '').replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
   const zip = isZip ? await readFile(path) : await zipDirectory(path).catch((err: Error) => { throw new CliError(err.message); });
 
@@ -61,6 +70,51 @@ export async function deployCommand(client: PlatformClient, path: string, opts: 
     process.stdout.write(`  route ${route.method} ${route.path}  ->  curl -X ${method} ${url} -d '{}'\n`);
   }
   process.stdout.write(`  invoke: modelfn invoke ${view.name} --data '{}'\n`);
+}
+
+/**
+ * `modelfn deploy model.onnx|model.joblib`: a zero-code model function. The bundle is a zip of the
+ * one file (so bundles, versions and unpacking work as for code), the runtime is "model" and the
+ * handler the file name. Prints the endpoints with a curl line built from the model's signature.
+ */
+async function deployModel(client: PlatformClient, path: string, opts: DeployOptions): Promise<void> {
+  const file = basename(path);
+  const name = opts.name ?? file.split('.')[0]!.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
+  if (opts.runtime !== undefined && opts.runtime !== 'model') throw new CliError(`${file} is a model file: its runtime is "model", not ${opts.runtime}`);
+  const zip = Buffer.from(zipSync({ [file]: [await readFile(path), { level: 6 }] }));
+  const uploaded = client.parse<{ sha256: string }>(await client.request('POST', '/_modelfn/v1/bundles', zip, { 'content-type': 'application/zip' }));
+  const existing = await client.request('GET', `/_modelfn/v1/functions/${encodeURIComponent(name)}`);
+  const current = existing.status === 200 ? client.parse<FunctionView>(existing) : undefined;
+  const spec: Record<string, unknown> = {
+    runtime: 'model',
+    handler: file,
+    memoryMb: intOption(opts.memory, '--memory') ?? current?.memoryMb ?? 256,
+    timeoutSec: intOption(opts.timeout, '--timeout') ?? current?.timeoutSec ?? 10,
+    environment: opts.env ? parseEnv(opts.env) : current?.environment,
+    description: opts.description ?? current?.description,
+    code: { sha256: uploaded.sha256 },
+    reservedConcurrency: intOption(opts.concurrency, '--concurrency') ?? current?.reservedConcurrency ?? null,
+    keepAliveSec: intOption(opts.keepAlive, '--keep-alive') ?? current?.keepAliveSec ?? null,
+    batching: opts.batch === undefined ? undefined : parseBatch(opts.batch),
+  };
+  if (opts.route) spec.routes = opts.route.map((r) => parseRoute(r, opts.payloadFormat));
+  const view = await client.json<FunctionView>('PUT', `/_modelfn/v1/functions/${encodeURIComponent(name)}`, dropUndefined(spec));
+  const meta = client.parse<{ platform: string; inputs: TensorSpec[]; outputs: TensorSpec[] }>(await client.request('GET', `/v2/models/${encodeURIComponent(name)}`));
+  if (opts.json) return printJson({ ...view, model: meta });
+  const out = process.stdout;
+  out.write(`${current ? 'updated' : 'deployed'} model ${view.name} (${meta.platform}, ${view.memoryMb} MB, code ${view.codeSha256.slice(0, 12)})\n`);
+  out.write(`  inputs:  ${describeTensors(meta.inputs)}\n  outputs: ${describeTensors(meta.outputs)}\n`);
+  if (opts.batch !== undefined) out.write(`  batching: ${opts.batch === 'off' ? 'off' : opts.batch.replace(',', ' rows / ') + ' ms'}\n`);
+  for (const example of callExamples(client.endpoint, view.name, meta, view.routes)) out.write(`  ${example.label}:\n    ${example.command}\n`);
+  out.write(`  invoke: modelfn invoke ${view.name} --data ${shellQuote(JSON.stringify(exampleRows({ inputs: meta.inputs })))}\n`);
+}
+
+/** --batch "32,5" (rows, ms) or "off". */
+export function parseBatch(text: string): { maxBatchSize: number; maxDelayMs: number } | null {
+  if (text.trim().toLowerCase() === 'off') return null;
+  const m = /^\s*(\d+)\s*,\s*(\d+)\s*$/.exec(text);
+  if (!m) throw new CliError(`--batch ${JSON.stringify(text)} must look like "maxBatchSize,maxDelayMs" (e.g. 32,5) or "off"`);
+  return { maxBatchSize: Number(m[1]), maxDelayMs: Number(m[2]) };
 }
 
 function inferRuntime(dir: string): { runtime: string; handler: string } | undefined {

@@ -5,6 +5,7 @@
 export * from './datatypes.js';
 export * from './envelope.js';
 export * from './errors.js';
+export * from './examples.js';
 export * from './json.js';
 export * from './oip.js';
 export * from './payload.js';

@@ -73,13 +73,13 @@ function exampleRowValue(spec: TensorSpec): unknown {
  * An example body for the row formats (the seed's JSON array of rows, V1 `instances`): one row
  * built from the model's signature. Multi-input models take rows keyed by input name.
  */
-export function exampleRows(signature: ModelSignature): unknown[] {
+export function exampleRows(signature: Pick<ModelSignature, 'inputs'>): unknown[] {
   if (signature.inputs.length === 1) return [exampleRowValue(signature.inputs[0]!)];
   return [Object.fromEntries(signature.inputs.map((spec) => [spec.name, exampleRowValue(spec)]))];
 }
 
 /** An example Open Inference Protocol request with one row per input. */
-export function exampleInferRequest(signature: ModelSignature): { inputs: Array<{ name: string; shape: number[]; datatype: Datatype; data: unknown[] }> } {
+export function exampleInferRequest(signature: Pick<ModelSignature, 'inputs'>): { inputs: Array<{ name: string; shape: number[]; datatype: Datatype; data: unknown[] }> } {
   return {
     inputs: signature.inputs.map((spec) => {
       const shape = spec.shape.map((d) => (d < 0 ? 1 : d));
