@@ -99,6 +99,10 @@ export class Zygote {
     clearTimeout(this.restartTimer);
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    // Instances stopped just now are still being reaped by the zygote: let it finish, or they
+    // would be left to init as zombies.
+    const children = [...this.children.values()].map((c) => c.exited);
+    await Promise.race([Promise.all(children), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
     const exited = new Promise((resolve) => child.once('exit', resolve));
     killGroup(child);
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
