@@ -72,10 +72,14 @@ export class SqliteRecordStore implements InvocationRecordStore {
   async list(query: RecordQuery): Promise<InvocationRecord[]> {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (query.functionName !== undefined) (where.push('function_name = ?'), args.push(query.functionName));
-    if (query.kind !== undefined) (where.push('kind = ?'), args.push(query.kind));
-    if (query.status !== undefined) (where.push('status = ?'), args.push(query.status));
-    if (query.before !== undefined) (where.push('accepted_at < ?'), args.push(query.before));
+    const add = (clause: string, value: unknown) => {
+      where.push(clause);
+      args.push(value);
+    };
+    if (query.functionName !== undefined) add('function_name = ?', query.functionName);
+    if (query.kind !== undefined) add('kind = ?', query.kind);
+    if (query.status !== undefined) add('status = ?', query.status);
+    if (query.before !== undefined) add('accepted_at < ?', query.before);
     const sql = `SELECT ${COLUMNS} FROM records ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY accepted_at DESC, id DESC LIMIT ?`;
     args.push(query.limit);
     return this.database.run(() => (this.database.db.prepare(sql).all(...args) as RecordRow[]).map(fromRow));

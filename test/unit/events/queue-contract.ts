@@ -19,7 +19,7 @@ const config = (over: Partial<QueueConfig> = {}): QueueConfig => ({ visibilityTi
 
 /** Register the contract tests under `name` for the backend built by `factory`. */
 export function queueContract(name: string, factory: () => Promise<QueueHarness>): void {
-  const withQueue = (title: string, fn: (q: MessageQueue, h: QueueHarness) => Promise<void>) =>
+  const withQueue = (title: string, fn: (q: MessageQueue, h: QueueHarness) => Promise<void>): void => {
     test(`${name}: ${title}`, async () => {
       const h = await factory();
       try {
@@ -28,6 +28,7 @@ export function queueContract(name: string, factory: () => Promise<QueueHarness>
         await h.close();
       }
     });
+  };
 
   withQueue('queues are created, updated, listed and deleted', async (q) => {
     await q.putQueue('a', config());
