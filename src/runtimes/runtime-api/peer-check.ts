@@ -1,4 +1,5 @@
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { open, readdir } from 'node:fs/promises';
 
 /**
  * Who is on the other end of a loopback TCP connection?
@@ -16,6 +17,9 @@ import { readdir, readFile, readlink } from 'node:fs/promises';
  * descriptors are checked first (one readdir: the common case, a runtime that keeps one
  * connection open); only then the session is scanned. A connection is checked once, so a runtime
  * that keeps its connection alive (the Python bootstrap does) pays this once per instance.
+ * Measured on the 2-core development machine: about 1 ms for the instance's own connection, about
+ * 5 ms when the whole session must be scanned (~85 processes; a curl bootstrap pays it for each
+ * request, next to curl's own start-up).
  */
 export async function connectionOwnedBySession(clientPort: number, serverPort: number, sessionLeader: number): Promise<boolean> {
   const inode = await clientSocketInode(clientPort, serverPort);
@@ -30,49 +34,80 @@ export async function connectionOwnedBySession(clientPort: number, serverPort: n
 
 /** The inode of the client end of 127.0.0.1:clientPort -> 127.0.0.1:serverPort, from /proc/net/tcp. */
 export async function clientSocketInode(clientPort: number, serverPort: number): Promise<string | undefined> {
-  let table: string;
+  const local = `:${hexPort(clientPort)} `;
+  const remote = `:${hexPort(serverPort)} `;
+  // Every read() of /proc/net/tcp walks the kernel's whole connection hash table (about 0.3 ms
+  // here, whatever the number of sockets), so read in large chunks and stop at the line we need.
+  let file;
   try {
-    table = await readFile('/proc/net/tcp', 'latin1');
+    file = await open('/proc/net/tcp', 'r');
   } catch {
     return undefined;
   }
-  const local = `:${hexPort(clientPort)}`;
-  const remote = `:${hexPort(serverPort)}`;
-  for (const line of table.split('\n')) {
-    const fields = line.trim().split(/\s+/);
-    // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ...
-    if (fields.length < 10) continue;
-    if (fields[1]!.endsWith(local) && fields[2]!.endsWith(remote) && fields[9] !== '0') return fields[9];
+  try {
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    let pending = '';
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return undefined;
+      const text = pending + buffer.toString('latin1', 0, bytesRead);
+      const lines = text.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ...
+        const fields = line.trim().split(/\s+/);
+        if (fields.length < 10) continue;
+        if (`${fields[1]} `.endsWith(local) && `${fields[2]} `.endsWith(remote) && fields[9] !== '0') return fields[9];
+      }
+    }
+  } finally {
+    await file.close();
   }
-  return undefined;
 }
 
 function hexPort(port: number): string {
   return port.toString(16).toUpperCase().padStart(4, '0');
 }
 
+/** One readdir and a readlink per descriptor: microseconds each, cheaper done directly than queued. */
 async function holdsSocket(pid: number, target: string): Promise<boolean> {
+  await Promise.resolve();
   let fds: string[];
   try {
-    fds = await readdir(`/proc/${pid}/fd`);
+    fds = readdirSync(`/proc/${pid}/fd`);
   } catch {
     return false;
   }
-  const links = await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')));
-  return links.includes(target);
+  for (const fd of fds) {
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`) === target) return true;
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  return false;
 }
 
-/** Processes whose session id is the leader's pid. */
+/**
+ * Processes whose session id is the leader's pid. Reading a stat file directly costs a few
+ * microseconds (through the thread pool, ten times that), so the scan reads synchronously in small
+ * batches and yields between them.
+ */
 async function sessionMembers(leader: number): Promise<number[]> {
   const entries = await readdir('/proc').catch(() => [] as string[]);
   const members: number[] = [];
-  await Promise.all(
-    entries.map(async (entry) => {
-      if (!/^\d+$/.test(entry)) return;
-      const stat = await readFile(`/proc/${entry}/stat`, 'latin1').catch(() => '');
-      if (sessionOf(stat) === leader) members.push(Number(entry));
-    }),
-  );
+  for (let i = 0; i < entries.length; i++) {
+    if (i % 64 === 63) await new Promise((resolve) => setImmediate(resolve));
+    const entry = entries[i]!;
+    if (entry.charCodeAt(0) > 57) continue; // not a pid
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+    } catch {
+      continue;
+    }
+    if (sessionOf(stat) === leader) members.push(Number(entry));
+  }
   return members;
 }
 
