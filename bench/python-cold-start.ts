@@ -16,6 +16,8 @@ const PYTHON = process.env.MODELFN_TEST_PYTHON ?? '/usr/bin/python3';
 const ROWS = '[[5.1,3.5,1.4,0.2],[6.7,3.0,5.2,2.3]]';
 const SEED = fromPackageRoot('test', 'fixtures', 'functions', 'seed-iris');
 const WARM_REQUESTS = 300;
+/** The benchmark talks to the modelfn API unsigned: a private platform on loopback. */
+const OPEN = { MODELFN_AUTH: 'none' };
 
 /** The seed's handler called in one Python process with the event the route builds (no platform). */
 const DIRECT = `
@@ -63,7 +65,7 @@ async function predict(url: string, expected: string): Promise<number> {
 
 /** First request after scale-to-zero, `samples` times (after `discard` warm-up cold starts). */
 async function coldStarts(zip: Buffer, expected: string, zygote: boolean, samples: number): Promise<number[]> {
-  const platform = await startPlatform({ MODELFN_REAP_INTERVAL_MS: '20' }, zygote ? [] : ['--no-zygote']);
+  const platform = await startPlatform({ ...OPEN, MODELFN_REAP_INTERVAL_MS: '20' }, zygote ? [] : ['--no-zygote']);
   try {
     await deploySeed(platform.url, zip, 0);
     // The deploy boots the zygote; the first cold starts also warm the page cache.
@@ -86,7 +88,7 @@ async function coldStarts(zip: Buffer, expected: string, zygote: boolean, sample
 }
 
 async function warmRoute(zip: Buffer, expected: string): Promise<number[]> {
-  const platform = await startPlatform();
+  const platform = await startPlatform(OPEN);
   try {
     await deploySeed(platform.url, zip, null);
     for (let i = 0; i < 20; i++) await predict(platform.url, expected);
