@@ -63,8 +63,13 @@ export class RuntimeApiServer {
     server.requestTimeout = 0;
     server.headersTimeout = 60_000;
     server.on('connection', (socket: Socket) => api.onConnection(socket));
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => void api.onRequest(req, res));
-    server.on('upgrade', (req: IncomingMessage, socket: Socket) => void api.onUpgrade(req, socket));
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      // A failure of the platform itself is Lambda's 500: "non-recoverable state, exit promptly".
+      api.onRequest(req, res).catch(() => reply(res, 500, { errorType: 'InternalServerError', errorMessage: 'Internal Server Error' }, true));
+    });
+    server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
+      api.onUpgrade(req, socket).catch(() => socket.destroy());
+    });
     server.on('clientError', (_err, socket: Socket) => socket.destroy());
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -193,6 +198,7 @@ export class RuntimeApiServer {
   }
 
   private async onUpgrade(req: IncomingMessage, socket: Socket): Promise<void> {
+    socket.on('error', () => socket.destroy()); // the http server no longer watches an upgraded socket
     const stream = (req.url ?? '').slice(LOG_STREAM_PATH.length);
     const known = (req.url ?? '').startsWith(LOG_STREAM_PATH) && (stream === 'stdout' || stream === 'stderr');
     if (!known || !this.options.onLogStream || !(await this.allowed(socket))) {
