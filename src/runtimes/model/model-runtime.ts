@@ -42,7 +42,8 @@ export class ModelRuntime implements Runtime {
   constructor(options: ModelRuntimeOptions = {}) {
     this.nodePath = options.nodePath ?? process.execPath;
     this.validateTimeoutMs = options.validateTimeoutMs ?? 60_000;
-    this.spares = new SparePool((format, memoryMb, warm) => new HostProcess({ nodePath: this.nodePath, format, memoryMb, warmupFile: warm ? WARMUP[format] : undefined }), options.spareKinds ?? 2);
+    const spareKinds = options.spareKinds ?? sparesFromEnv(process.env.MODELFN_MODEL_SPARES) ?? 2;
+    this.spares = new SparePool((format, memoryMb, warm) => new HostProcess({ nodePath: this.nodePath, format, memoryMb, warmupFile: warm ? WARMUP[format] : undefined }), spareKinds);
   }
 
   validate(config: Pick<FunctionConfig, 'handler' | 'runtime'>): void {
@@ -108,6 +109,11 @@ export class ModelRuntime implements Runtime {
   private spawn(format: 'onnx' | 'sklearn', memoryMb: number): HostProcess {
     return new HostProcess({ nodePath: this.nodePath, format, memoryMb });
   }
+}
+
+/** MODELFN_MODEL_SPARES: how many kinds of model keep a warm spare host (0 turns spares off). */
+function sparesFromEnv(value: string | undefined): number | undefined {
+  return value !== undefined && /^\d{1,2}$/.test(value) ? Number(value) : undefined;
 }
 
 function loadHead(path: string, format: 'onnx' | 'sklearn', config: Pick<FunctionConfig, 'name' | 'environment'>, version: string): LoadHead {
