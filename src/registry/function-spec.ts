@@ -56,6 +56,8 @@ export const routeSpecSchema = z
     path: routePathSchema,
     qualifier: z.string().regex(/^(\$LATEST|[0-9]+|[A-Za-z0-9_-]{1,128})$/).optional(),
     payloadFormat: z.enum(['1.0', '2.0']).default('2.0'),
+    /** Answer 202 at once and invoke asynchronously (with retries, dead letters, destinations). */
+    async: z.boolean().optional(),
   })
   .strict();
 

@@ -47,6 +47,8 @@ export interface RouteSpec {
   /** Version or alias the route invokes; undefined means $LATEST. */
   readonly qualifier?: string;
   readonly payloadFormat: PayloadFormat;
+  /** Invoke asynchronously: the caller gets 202 and the request id once the event is stored. */
+  readonly async?: boolean;
 }
 
 /** Scheduling settings: function-wide, not part of a version (as Lambda's reserved concurrency). */

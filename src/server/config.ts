@@ -39,6 +39,20 @@ export const platformConfigSchema = z
       .optional(),
     /** Fork Python instances from a pre-initialised interpreter. */
     pythonZygote: z.boolean().default(true),
+    /** Async invocations: delay before the first retry after a function error (Lambda: about 1 min). */
+    asyncRetryBaseMs: z.number().int().min(1).max(3_600_000).default(60_000),
+    /** Async events in flight per function without reserved concurrency. */
+    asyncConcurrency: z.number().int().min(1).max(10_000).default(2 * availableParallelism()),
+    /** Largest payload of an asynchronous invocation (Lambda: 1 MB). */
+    maxAsyncPayloadBytes: z.number().int().min(1024).max(6 * MB).default(MB),
+    /** events.db durability: full fsyncs every (group) commit; normal survives a process crash. */
+    eventsSync: z.enum(['full', 'normal']).default('full'),
+    /** Commit the event writes of one event-loop turn together (one fsync for many events). */
+    eventsGroupCommit: z.boolean().default(true),
+    /** Days to keep finished invocation records. */
+    recordRetentionDays: z.number().min(0).max(3660).default(7),
+    /** Test aid: also accept rate(N seconds) schedules. */
+    scheduleSecondRates: z.boolean().default(false),
   })
   .strict();
 
@@ -64,6 +78,13 @@ const ENV_KEYS: Record<string, { key: keyof PlatformConfig; type: 'string' | 'nu
   MODELFN_PYTHON: { key: 'python', type: 'string' },
   MODELFN_PYTHON_PRELOAD: { key: 'pythonPreload', type: 'list' },
   MODELFN_PYTHON_ZYGOTE: { key: 'pythonZygote', type: 'boolean' },
+  MODELFN_ASYNC_RETRY_BASE_MS: { key: 'asyncRetryBaseMs', type: 'number' },
+  MODELFN_ASYNC_CONCURRENCY: { key: 'asyncConcurrency', type: 'number' },
+  MODELFN_MAX_ASYNC_PAYLOAD_BYTES: { key: 'maxAsyncPayloadBytes', type: 'number' },
+  MODELFN_EVENTS_SYNC: { key: 'eventsSync', type: 'string' },
+  MODELFN_EVENTS_GROUP_COMMIT: { key: 'eventsGroupCommit', type: 'boolean' },
+  MODELFN_RECORD_RETENTION_DAYS: { key: 'recordRetentionDays', type: 'number' },
+  MODELFN_SCHEDULE_SECONDS: { key: 'scheduleSecondRates', type: 'boolean' },
 };
 
 /** Build the configuration from an environment (a map, so tests pass their own) and explicit options. */

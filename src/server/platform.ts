@@ -10,6 +10,7 @@ import { Deployer } from '../registry/deployer.js';
 import { Registry } from '../registry/registry.js';
 import type { RegistryChange } from '../registry/store.js';
 import { ModelDispatcher } from '../models/batching/model-dispatcher.js';
+import { EventsModule } from '../events/events-module.js';
 import { ModelRuntime } from '../runtimes/model/model-runtime.js';
 import { NodejsRuntime } from '../runtimes/nodejs/nodejs-runtime.js';
 import { ProvidedRuntime } from '../runtimes/provided/provided-runtime.js';
@@ -108,6 +109,10 @@ export class Platform {
       // Model functions: validation, dynamic batching and the model request formats sit between
       // every surface and the scheduler; other functions pass through untouched.
       const models = new ModelDispatcher(scheduler, clock);
+      // Event-driven features (async invocations, queues, schedules, batch jobs) over events.db;
+      // stopped before the scheduler (closers run newest first).
+      const events = await EventsModule.start({ settings: config, dataDir: layout.root, registry, dispatcher: models, blobs, clock, log });
+      closers.push(() => events.stop(config.drainTimeoutMs));
       registry.on('change', (change: RegistryChange) => {
         if (!registry.get(change.name)) models.forget(change.name);
       });
@@ -124,6 +129,7 @@ export class Platform {
       const reserved = ['/_modelfn', ...lambdaApi.prefixes, '/2018-06-01', ...v1.prefixes, ...oip.prefixes, '/metrics', '/ui'];
       const deployer = new Deployer(registry, blobs, bundles, runtimes, limits, reserved, clock);
       const admin = new AdminSurface({ registry, deployer, scheduler, logs, maxBundleBytes: config.maxBundleBytes, version: MODELFN_VERSION });
+      events.mount(admin, lambdaApi);
       const gateway = new Gateway([admin, lambdaApi, oip, v1], routes, log);
 
       const address = await gateway.listen(config.port, config.host);

@@ -4,6 +4,7 @@ import type { Registry } from '../../registry/registry.js';
 import { parseFunctionReference } from '../../registry/arn.js';
 import type { Dispatcher } from '../../scheduler/dispatcher.js';
 import { readBody } from '../../server/http/body.js';
+import { eventIntakeFor } from '../../events/async/event-intake.js';
 
 export interface InvokeDeps {
   readonly registry: Registry;
@@ -49,7 +50,14 @@ export async function handleInvoke(
     return;
   }
   if (invocationType === 'Event') {
-    throw new ModelfnError('INVALID_PARAMETER', 'asynchronous (Event) invocations need the event queue, which is not enabled on this platform');
+    // Asynchronous invocation (events module): stored durably (404 / 413 checked there), then 202.
+    const events = eventIntakeFor(deps.registry);
+    if (!events) throw new ModelfnError('INVALID_PARAMETER', 'asynchronous (Event) invocations need the event queue, which is not enabled on this platform');
+    const traceId = header(req, 'x-amzn-trace-id');
+    await events.submit({ functionName: ref.name, qualifier, payload: payload.length > 0 ? payload : Buffer.from('{}'), requestId, source: 'invoke', ...(traceId ? { traceId } : {}) });
+    res.writeHead(202, { 'x-amzn-requestid': requestId, 'content-length': '0' });
+    res.end();
+    return;
   }
   const outcome = await deps.dispatcher.invoke(resolution, {
     requestId,

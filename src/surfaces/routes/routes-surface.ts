@@ -14,6 +14,7 @@ import type { HttpRequestInfo } from './http-request.js';
 import type { MappedResponse, PayloadFormatCodec } from './payload-format.js';
 import { jsonError, mapOutcome } from './payload-format.js';
 import { RouteTable } from './route-table.js';
+import { eventIntakeFor } from '../../events/async/event-intake.js';
 
 const CODECS: Record<'1.0' | '2.0', PayloadFormatCodec> = { '1.0': new PayloadV1(), '2.0': new PayloadV2() };
 
@@ -85,6 +86,12 @@ export class RoutesSurface implements Surface {
       accountId: this.options.registry.account.accountId,
     };
     const payload = codec.buildEvent(request, binding, pathParameters);
+    const events = binding.route.async ? eventIntakeFor(this.options.registry) : undefined;
+    if (events) {
+      // Routes configured as async (events module): store the event, answer 202 with its request id.
+      await events.submit({ functionName: binding.functionName, qualifier: binding.route.qualifier, payload, requestId, source: 'route' });
+      return { status: 202, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ requestId })) };
+    }
     const outcome = await this.options.dispatcher.invoke(resolution, {
       requestId,
       payload,
