@@ -275,9 +275,14 @@ describe('deploy and lifecycle', () => {
     assert.ok(logs);
   });
 
-  test('stopping the platform stops every model host (instances and spares)', async () => {
+  test('model hosts run with ONNX Runtime telemetry off and no home; stopping the platform stops them all', async () => {
     const pid = platform.proc.pid!;
-    assert.ok((await modelHostPids(pid)).length > 0, 'hosts are running before the stop');
+    const hosts = await modelHostPids(pid);
+    assert.ok(hosts.length > 0, 'hosts are running before the stop');
+    const environ = readFileSync(`/proc/${hosts[0]}/environ`, 'utf8').split('\0');
+    assert.ok(environ.includes('ORT_DISABLE_TELEMETRY=1'));
+    assert.ok(environ.includes('HOME=/nonexistent'));
+    assert.ok(!environ.some((e) => e.startsWith('MODELFN_')), 'nothing of the platform\'s environment leaks in');
     await platform.stop();
     assert.deepEqual(await modelHostPids(pid), []);
   });

@@ -67,7 +67,8 @@ function listSpecs(specs: readonly TensorSpec[]): string {
 
 function checkTensor(spec: TensorSpec, input: RawTensor, anyNumeric: boolean): Tensor {
   const name = spec.name;
-  const expected = describeSpec(spec);
+  // Only error messages need it: built on the way out, not for every request.
+  const expected = { toString: () => describeSpec(spec) };
   let datatype: Datatype = spec.datatype;
   if (input.datatype !== undefined) {
     if (!isDatatype(input.datatype)) throw inputError(`input '${name}': unknown datatype ${JSON.stringify(input.datatype)} (expected ${spec.datatype})`);
