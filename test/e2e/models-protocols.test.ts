@@ -218,6 +218,54 @@ describe('validation errors, each in its protocol\'s format', () => {
   });
 });
 
+/**
+ * The response schemas of kserve/kserve docs/predict-api/v2/rest_predict_v2.yaml, transcribed:
+ * required properties and JSON types (tensor data: nested arrays of number/string/boolean).
+ */
+const SPEC: Record<string, { required: string[]; types: Record<string, string> }> = {
+  metadata_server_response: { required: ['name', 'version', 'extensions'], types: { name: 'string', version: 'string', extensions: 'string[]' } },
+  metadata_model_response: { required: ['name', 'platform'], types: { name: 'string', versions: 'string[]', platform: 'string', inputs: 'metadata_tensor[]', outputs: 'metadata_tensor[]' } },
+  metadata_tensor: { required: ['name', 'datatype', 'shape'], types: { name: 'string', datatype: 'string', shape: 'integer[]' } },
+  inference_response: { required: ['model_name', 'outputs'], types: { model_name: 'string', model_version: 'string', id: 'string', parameters: 'object', outputs: 'response_output[]' } },
+  response_output: { required: ['name', 'shape', 'datatype', 'data'], types: { name: 'string', shape: 'integer[]', datatype: 'string', parameters: 'object', data: 'tensor_data' } },
+  inference_error_response: { required: [], types: { error: 'string' } },
+};
+
+function conforms(schema: string, value: any, path = schema): void {
+  const spec = SPEC[schema]!;
+  assert.equal(typeof value, 'object', path);
+  for (const key of spec.required) assert.ok(key in value, `${path}: required "${key}" missing`);
+  for (const [key, type] of Object.entries(spec.types)) {
+    if (!(key in value)) continue;
+    const v = value[key];
+    const where = `${path}.${key}`;
+    if (type === 'string') assert.equal(typeof v, 'string', where);
+    else if (type === 'object') assert.ok(typeof v === 'object' && !Array.isArray(v), where);
+    else if (type === 'string[]') assert.ok(Array.isArray(v) && v.every((x: unknown) => typeof x === 'string'), where);
+    else if (type === 'integer[]') assert.ok(Array.isArray(v) && v.every((x: unknown) => Number.isInteger(x)), where);
+    else if (type === 'tensor_data') {
+      const ok = (x: unknown): boolean => (Array.isArray(x) ? x.every(ok) : ['number', 'string', 'boolean'].includes(typeof x));
+      assert.ok(Array.isArray(v) && ok(v), where);
+    } else if (type.endsWith('[]')) {
+      assert.ok(Array.isArray(v), where);
+      v.forEach((x: unknown, i: number) => conforms(type.slice(0, -2), x, `${where}[${i}]`));
+    }
+  }
+}
+
+describe('responses conform to rest_predict_v2.yaml', () => {
+  test('server metadata, model metadata, inference response, error response', async () => {
+    conforms('metadata_server_response', (await call(url, '/v2')).json);
+    conforms('metadata_model_response', (await call(url, '/v2/models/multi')).json);
+    const infer = await call(url, '/v2/models/iris/infer', { id: 'x', inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP64', data: [1, 2, 3, 4] }] });
+    conforms('inference_response', infer.json);
+    const error = await call(url, '/v2/models/iris/infer', { inputs: [{ name: 'input', shape: [1], datatype: 'FP64', data: [1] }] });
+    assert.equal(error.status, 400);
+    conforms('inference_error_response', error.json);
+    assert.deepEqual(Object.keys(error.json), ['error']);
+  });
+});
+
 describe('metadata and health', () => {
   test('server metadata, live and ready', async () => {
     const meta = await call(url, '/v2');
