@@ -70,9 +70,10 @@ export class EventsModule {
     const records = new SqliteRecordStore(database, clock);
     const claims = new SqliteScheduleClaims(database);
     const queues = new QueueService(queue, registry.account);
-    let invoker: AsyncInvoker | undefined;
-    const destinations = new Destinations({ account: registry.account, queue, clock, log, submit: (request) => invoker!.submit(request) });
-    invoker = new AsyncInvoker({
+    // Destinations submit to the invoker that uses them.
+    const late: { invoker?: AsyncInvoker } = {};
+    const destinations = new Destinations({ account: registry.account, queue, clock, log, submit: (request) => late.invoker!.submit(request) });
+    const invoker = new AsyncInvoker({
       registry,
       dispatcher: options.dispatcher,
       queue,
@@ -85,6 +86,7 @@ export class EventsModule {
       maxQueueWaitMs: settings.maxQueueWaitMs,
       maxPayloadBytes: settings.maxAsyncPayloadBytes,
     });
+    late.invoker = invoker;
     const module = new EventsModule(queues, invoker, new AsyncConfigStore(registry, clock), records, claims, options);
     module.closers.push(() => {
       database.close();
