@@ -6,6 +6,7 @@ import { deployCommand } from './commands/deploy.js';
 import { invokeCommand } from './commands/invoke.js';
 import { listCommand, removeCommand, routesCommand } from './commands/list.js';
 import { logsCommand } from './commands/logs.js';
+import { costCommand } from './commands/cost.js';
 import { upCommand } from './commands/up.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -83,6 +84,15 @@ program
   .option('--limit <n>', 'at most n lines (default 200)')
   .option('--json', 'JSON lines')
   .action((name, opts, cmd: Command) => logsCommand(client(cmd), name, opts));
+
+program
+  .command('cost')
+  .description('usage per function (requests, GB-seconds, CPU-seconds) and what it would cost on AWS Lambda, Google Cloud Run functions and Azure Functions')
+  .option('--since <time>', 'from a time (ISO, epoch ms) or a duration back (1h, 24h, 7d; default 7d)')
+  .option('--until <time>', 'up to a time (default now)')
+  .option('--function <name>', 'only one function')
+  .option('--json', 'JSON output')
+  .action(async (opts, cmd: Command) => costCommand(await client(cmd), opts));
 
 program
   .command('routes')

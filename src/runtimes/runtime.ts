@@ -65,6 +65,18 @@ export interface Instance {
   /** Stop the instance now (SIGKILL to its process group). */
   kill(): void;
   readonly exited: Promise<InstanceExit>;
+  /** How its start was spent, for runtimes that can tell (set once start() resolved). */
+  readonly initPhases?: RuntimeInitPhases;
+}
+
+/** Phases of a runtime's start, in ms (the cold-start metrics show them). */
+export interface RuntimeInitPhases {
+  /** From spawning the process until the runtime's own code runs (interpreter boot). */
+  readonly processStartMs: number;
+  /** The runtime's set-up before user code (channel, console capture). */
+  readonly runtimeInitMs: number;
+  /** Loading the handler module: the function's module-level code (where models load). */
+  readonly userInitMs: number;
 }
 
 /** A language runtime: knows how to start instances for the runtime identifiers it supports. */

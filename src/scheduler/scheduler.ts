@@ -9,7 +9,7 @@ import { formatEnd, formatOutputLine, formatReport, formatStart } from '../telem
 import type { InstanceLogLine, InvokeResponse } from '../runtimes/runtime.js';
 import { InstanceDied, describeExit } from '../runtimes/runtime.js';
 import type { Invocation, InvocationOutcome, InvocationTarget } from './invocation.js';
-import type { Launcher } from './instance-launcher.js';
+import type { ColdStartPhases, Launcher } from './instance-launcher.js';
 import { MemoryBudget } from './memory-budget.js';
 import { MemoryWatchdog } from './memory-watchdog.js';
 import { InitError, Pool } from './pool.js';
@@ -44,6 +44,24 @@ export interface InvocationRecord {
   readonly memoryMb: number;
   readonly initDurationMs?: number;
   readonly errorType?: string;
+  /** The invocation's X-Ray style trace header (Root=...;Parent=...;Sampled=...), when it had one. */
+  readonly traceId?: string;
+}
+
+/** Emitted as 'coldstart' when an instance finished its init (metrics subscribe). */
+export interface ColdStartRecord {
+  readonly functionName: string;
+  readonly version: string;
+  readonly initDurationMs: number;
+  readonly phases?: ColdStartPhases;
+}
+
+/** A live instance process, for per-process telemetry (CPU time from /proc). */
+export interface InstanceProcess {
+  readonly id: string;
+  readonly functionName: string;
+  readonly version: string;
+  readonly pid: number;
 }
 
 /**
@@ -128,6 +146,18 @@ export class Scheduler extends EventEmitter implements PoolHost {
     });
   }
 
+  /** Live instance processes (read by the metering's CPU sampler, off the request path). */
+  instanceProcesses(): InstanceProcess[] {
+    const out: InstanceProcess[] = [];
+    for (const pool of this.pools.values()) {
+      for (const pi of pool.instances.values()) {
+        const pid = pi.pid;
+        if (pid !== undefined && pi.state !== 'stopped') out.push({ id: pi.id, functionName: pi.functionName, version: pi.target.config.version, pid });
+      }
+    }
+    return out;
+  }
+
   get memoryUsedMb(): number {
     return this.budget.usedMb;
   }
@@ -203,14 +233,19 @@ export class Scheduler extends EventEmitter implements PoolHost {
 
   async launch(pi: PooledInstance): Promise<void> {
     const started = performance.now();
+    let phases: ColdStartPhases | undefined;
     const instance = await this.options.launcher.launch({
       id: pi.id,
       config: pi.target.config,
       startedAt: pi.startedAt,
       onLog: pi.handleLog,
+      onPhases: (p) => (phases = p),
     });
     pi.instance = instance;
     pi.initDurationMs = performance.now() - started;
+    if (this.listenerCount('coldstart') > 0) {
+      this.emit('coldstart', { functionName: pi.functionName, version: pi.target.config.version, initDurationMs: pi.initDurationMs, phases } satisfies ColdStartRecord);
+    }
     if (pi.state === 'stopped') {
       instance.kill();
       return;
@@ -334,6 +369,7 @@ export class Scheduler extends EventEmitter implements PoolHost {
       memoryMb: config.memoryMb,
       initDurationMs,
       errorType: result.ok ? undefined : result.error.errorType,
+      traceId: invocation.traceId,
     } satisfies InvocationRecord);
     return outcome;
   }
@@ -360,6 +396,7 @@ export class Scheduler extends EventEmitter implements PoolHost {
       memoryMb: config.memoryMb,
       initDurationMs: err.initDurationMs,
       errorType: err.error.errorType,
+      traceId: invocation.traceId,
     } satisfies InvocationRecord);
     return {
       requestId: invocation.requestId,

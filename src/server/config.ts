@@ -39,6 +39,13 @@ export const platformConfigSchema = z
       .optional(),
     /** Fork Python instances from a pre-initialised interpreter. */
     pythonZygote: z.boolean().default(true),
+    /** Metrics (/metrics) and metering (usage, cost); off for a bare-throughput comparison. Logs stay on. */
+    telemetry: z.boolean().default(true),
+    /** A price table of your own for `modelfn cost` (the format of src/telemetry/metering/prices.json). */
+    pricesFile: z.string().min(1).optional(),
+    meteringRetentionDays: z.number().min(1).max(3660).default(400),
+    /** Distinct (function, version) label pairs in /metrics; the least recently active rest is "other". */
+    metricsMaxSeries: z.number().int().min(1).max(100_000).default(200),
     /** Async invocations: delay before the first retry after a function error (Lambda: about 1 min). */
     asyncRetryBaseMs: z.number().int().min(1).max(3_600_000).default(60_000),
     /** Async events in flight per function without reserved concurrency. */
@@ -78,6 +85,10 @@ const ENV_KEYS: Record<string, { key: keyof PlatformConfig; type: 'string' | 'nu
   MODELFN_PYTHON: { key: 'python', type: 'string' },
   MODELFN_PYTHON_PRELOAD: { key: 'pythonPreload', type: 'list' },
   MODELFN_PYTHON_ZYGOTE: { key: 'pythonZygote', type: 'boolean' },
+  MODELFN_TELEMETRY: { key: 'telemetry', type: 'boolean' },
+  MODELFN_PRICES: { key: 'pricesFile', type: 'string' },
+  MODELFN_METERING_RETENTION_DAYS: { key: 'meteringRetentionDays', type: 'number' },
+  MODELFN_METRICS_MAX_SERIES: { key: 'metricsMaxSeries', type: 'number' },
   MODELFN_ASYNC_RETRY_BASE_MS: { key: 'asyncRetryBaseMs', type: 'number' },
   MODELFN_ASYNC_CONCURRENCY: { key: 'asyncConcurrency', type: 'number' },
   MODELFN_MAX_ASYNC_PAYLOAD_BYTES: { key: 'maxAsyncPayloadBytes', type: 'number' },

@@ -30,6 +30,12 @@ import type { PlatformConfig } from './config.js';
 import { layoutOf, lockDataDir } from './data-dir.js';
 import { Gateway } from './gateway.js';
 import { MODELFN_VERSION } from './version.js';
+import type { KeyStore } from '../auth/access-keys.js';
+import { createDashboard } from '../dashboard/dashboard.js';
+import { MetricsSurface } from '../surfaces/metrics/metrics-surface.js';
+import { registerMeteringApi } from '../telemetry/metering/metering-api.js';
+import { loadPriceTable } from '../telemetry/metering/pricing.js';
+import { Telemetry } from '../telemetry/telemetry.js';
 
 /**
  * Process wiring for one modelfn node with the embedded default (SQLite + files). No logic lives
@@ -130,7 +136,27 @@ export class Platform {
       const deployer = new Deployer(registry, blobs, bundles, runtimes, limits, reserved, clock);
       const admin = new AdminSurface({ registry, deployer, scheduler, logs, maxBundleBytes: config.maxBundleBytes, version: MODELFN_VERSION });
       events.mount(admin, lambdaApi);
-      const gateway = new Gateway([admin, lambdaApi, oip, v1], routes, log);
+      // Observability: metrics, metering and the dashboard's live charts, fed by the scheduler's
+      // events off the request path (MODELFN_TELEMETRY=off leaves logs and tracing only).
+      const telemetry = new Telemetry({
+        enabled: config.telemetry,
+        scheduler,
+        registry,
+        clock,
+        meteringDb: join(layout.root, 'metering.db'),
+        prices: loadPriceTable(config.pricesFile),
+        meteringRetentionDays: config.meteringRetentionDays,
+        maxSeries: config.metricsMaxSeries,
+        batches: () => registry.list().flatMap((doc) => models.stats.forFunction(doc.name)),
+      });
+      closers.push(() => telemetry.close());
+      registerMeteringApi(admin, () => telemetry.metering);
+      // The dashboard takes the same credentials as the API: none until access keys are wired.
+      const dashboardKeys: KeyStore | undefined = undefined;
+      const dashboard = createDashboard({ registry, scheduler, logs, metering: () => telemetry.metering, keys: dashboardKeys, version: MODELFN_VERSION, observe: config.telemetry });
+      closers.push(() => dashboard.close());
+      const metrics = new MetricsSurface(() => telemetry.metrics);
+      const gateway = new Gateway([admin, lambdaApi, oip, v1, metrics, dashboard.surface], routes, log);
 
       const address = await gateway.listen(config.port, config.host);
       closers.push(() => gateway.drain(config.drainTimeoutMs));

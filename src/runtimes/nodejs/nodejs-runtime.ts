@@ -1,7 +1,8 @@
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { fromPackageRoot } from '../../shared/paths.js';
 import { ModelfnError } from '../../shared/errors.js';
-import type { Instance, InstanceExit, InstanceSpec, InvokeRequest, InvokeResponse, LambdaError, Runtime } from '../runtime.js';
+import type { Instance, InstanceExit, InstanceSpec, InvokeRequest, InvokeResponse, LambdaError, Runtime, RuntimeInitPhases } from '../runtime.js';
 import { InitFailure, InstanceDied, describeExit } from '../runtime.js';
 import { SupervisedProcess } from '../process/child-process.js';
 import { FRAME, FrameDecoder, encodeFrame } from './bootstrap/frames.js';
@@ -28,6 +29,7 @@ export class NodejsRuntime implements Runtime {
     // V8's heap limit keeps most runaway allocations inside the function's memory; the platform's
     // RSS watchdog covers native memory (Buffers) that the heap limit does not see.
     const heapMb = Math.max(32, Math.floor(spec.config.memoryMb * 0.85));
+    const spawnedAt = performance.timeOrigin + performance.now();
     const proc = new SupervisedProcess({
       command: this.nodePath,
       args: [`--max-old-space-size=${heapMb}`, '--enable-source-maps', BOOTSTRAP],
@@ -36,7 +38,7 @@ export class NodejsRuntime implements Runtime {
       extraPipes: 1,
       onLog: spec.onLog,
     });
-    const instance = new NodejsInstance(spec, proc);
+    const instance = new NodejsInstance(spec, proc, spawnedAt);
     await instance.ready(spec.initTimeoutMs);
     return instance;
   }
@@ -54,10 +56,12 @@ class NodejsInstance implements Instance {
   private pending: Pending | undefined;
   private fatal = false;
   private readyWaiter: { resolve(): void; reject(err: Error): void } | undefined;
+  initPhases: RuntimeInitPhases | undefined;
 
   constructor(
     private readonly spec: InstanceSpec,
     private readonly proc: SupervisedProcess,
+    private readonly spawnedAt: number,
   ) {
     this.id = spec.id;
     this.channel = proc.child.stdio[3] as Socket;
@@ -124,6 +128,7 @@ class NodejsInstance implements Instance {
   private onFrame(frame: Frame): void {
     switch (frame.type) {
       case FRAME.ready:
+        this.initPhases = readPhases(frame.head, this.spawnedAt);
         this.readyWaiter?.resolve();
         this.readyWaiter = undefined;
         return;
@@ -167,6 +172,17 @@ class NodejsInstance implements Instance {
     const pending = this.pending;
     this.pending = undefined;
     pending?.reject(new InstanceDied(exit, message));
+  }
+}
+
+/** The bootstrap's ready frame says when it began (epoch ms) and how long its init steps took. */
+function readPhases(head: string, spawnedAt: number): RuntimeInitPhases | undefined {
+  try {
+    const p = JSON.parse(head) as { began?: unknown; runtimeInitMs?: unknown; userInitMs?: unknown };
+    if (typeof p.began !== 'number' || typeof p.runtimeInitMs !== 'number' || typeof p.userInitMs !== 'number') return undefined;
+    return { processStartMs: Math.max(0, p.began - spawnedAt), runtimeInitMs: Math.max(0, p.runtimeInitMs), userInitMs: Math.max(0, p.userInitMs) };
+  } catch {
+    return undefined;
   }
 }
 

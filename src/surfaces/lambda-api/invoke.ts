@@ -5,6 +5,7 @@ import { parseFunctionReference } from '../../registry/arn.js';
 import type { Dispatcher } from '../../scheduler/dispatcher.js';
 import { readBody } from '../../server/http/body.js';
 import { eventIntakeFor } from '../../events/async/event-intake.js';
+import { traceFromHeaders } from '../../telemetry/trace/trace-context.js';
 
 export interface InvokeDeps {
   readonly registry: Registry;
@@ -59,17 +60,20 @@ export async function handleInvoke(
     res.end();
     return;
   }
+  // W3C traceparent wins over X-Amzn-Trace-Id; the function gets the X-Ray form, the caller a traceparent.
+  const trace = traceFromHeaders(header(req, 'traceparent'), header(req, 'x-amzn-trace-id'));
   const outcome = await deps.dispatcher.invoke(resolution, {
     requestId,
     payload: payload.length > 0 ? payload : Buffer.from('{}'),
     clientContext,
-    traceId: header(req, 'x-amzn-trace-id'),
+    traceId: trace.amznTraceId,
     wantLogs: logType === 'Tail',
   });
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'x-amzn-requestid': requestId,
     'x-amz-executed-version': outcome.executedVersion,
+    traceparent: trace.traceparent,
   };
   if (logType === 'Tail') headers['x-amz-log-result'] = tail(outcome.logs ?? '');
   let body: Buffer;

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ModelfnError, toModelfnError } from '../../shared/errors.js';
 import { newRequestId } from '../../shared/ids.js';
+import { headerValue, traceFromHeaders } from '../../telemetry/trace/trace-context.js';
+import type { TraceContext } from '../../telemetry/trace/trace-context.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Registry } from '../../registry/registry.js';
 import type { Dispatcher } from '../../scheduler/dispatcher.js';
@@ -44,9 +46,10 @@ export class RoutesSurface implements Surface {
 
   async handle(req: IncomingMessage, res: ServerResponse, target: RequestTarget): Promise<void> {
     const requestId = newRequestId();
+    const trace = traceFromHeaders(headerValue(req.headers.traceparent), headerValue(req.headers['x-amzn-trace-id']));
     let mapped: MappedResponse;
     try {
-      mapped = await this.serve(req, target, requestId);
+      mapped = await this.serve(req, target, requestId, trace);
     } catch (err) {
       const error = toModelfnError(err);
       if (error.details.close === true) closeAfterResponse(res);
@@ -54,12 +57,12 @@ export class RoutesSurface implements Surface {
       mapped = jsonError(error.status, message, error.code);
       if (error.code === 'METHOD_NOT_ALLOWED') mapped.headers.allow = String(error.details.allowed);
     }
-    const headers = { ...mapped.headers, 'content-length': String(mapped.body.length), 'x-amzn-requestid': requestId, 'apigw-requestid': requestId };
+    const headers = { ...mapped.headers, 'content-length': String(mapped.body.length), 'x-amzn-requestid': requestId, 'apigw-requestid': requestId, traceparent: trace.traceparent };
     res.writeHead(mapped.status, headers);
     res.end(req.method === 'HEAD' ? undefined : mapped.body);
   }
 
-  private async serve(req: IncomingMessage, target: RequestTarget, requestId: string): Promise<MappedResponse> {
+  private async serve(req: IncomingMessage, target: RequestTarget, requestId: string, trace: TraceContext): Promise<MappedResponse> {
     const method = req.method ?? 'GET';
     const match = this.table.match(method, target.rawPath);
     if (match.kind === 'not-found') throw new ModelfnError('ROUTE_NOT_FOUND', `no route matches ${method} ${target.rawPath}`);
@@ -95,7 +98,7 @@ export class RoutesSurface implements Surface {
     const outcome = await this.options.dispatcher.invoke(resolution, {
       requestId,
       payload,
-      traceId: traceHeader(req),
+      traceId: trace.amznTraceId,
     });
     return mapOutcome(codec, outcome);
   }
@@ -105,9 +108,4 @@ export class RoutesSurface implements Surface {
       this.options.registry.list().flatMap((doc) => doc.routes.map((route) => ({ functionName: doc.name, route }))),
     );
   }
-}
-
-function traceHeader(req: IncomingMessage): string | undefined {
-  const value = req.headers['x-amzn-trace-id'];
-  return typeof value === 'string' ? value : undefined;
 }

@@ -5,6 +5,7 @@
  * It imports nothing of the platform.
  */
 import { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { format } from 'node:util';
 import { FRAME, FrameDecoder, encodeFrame } from './frames.js';
 import type { Frame } from './frames.js';
@@ -14,6 +15,8 @@ import { makeContext } from './context.js';
 import type { InvokeHead } from './context.js';
 import { toLambdaError } from './errors.js';
 
+// When the runtime's own code began to run (epoch ms): the platform measures the process start up to here.
+const bootstrapBegan = performance.now();
 const channel = new Socket({ fd: Number(process.env.MODELFN_CHANNEL_FD ?? 3), readable: true, writable: true });
 delete process.env.MODELFN_CHANNEL_FD;
 let currentId = '';
@@ -124,13 +127,19 @@ async function main(): Promise<void> {
   // The platform closed the channel: it is gone or it stopped us. Nothing left to serve.
   channel.on('end', () => process.exit(0));
   channel.on('error', () => process.exit(0));
+  const userInitStart = performance.now();
   try {
     handler = await loadHandler(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), process.env._HANDLER ?? '');
   } catch (err) {
     die(err);
     return;
   }
-  send(FRAME.ready, '{}');
+  const phases = {
+    began: performance.timeOrigin + bootstrapBegan,
+    runtimeInitMs: userInitStart - bootstrapBegan,
+    userInitMs: performance.now() - userInitStart,
+  };
+  send(FRAME.ready, JSON.stringify(phases));
 }
 
 void main();
