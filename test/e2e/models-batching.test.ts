@@ -29,6 +29,7 @@ before(async () => {
   await mustDeployModel(url, 'lin-plain', fixture('onnx', 'linear.onnx'));
   await mustDeployModel(url, 'lookup', fixture('onnx', 'lookup.onnx'), { batching });
   await mustDeployModel(url, 'iris', fixture('sklearn', 'models', 'iris_rfc.joblib'), { batching: { maxBatchSize: 1000, maxDelayMs: 250 } });
+  await mustDeployModel(url, 'fixed', fixture('onnx', 'fixed_batch.onnx'), { batching });
   // Warm each once so the measured calls are not stretched by a cold start.
   for (const m of ['lin', 'lin-plain']) assert.equal((await infer(m, [[0, 0, 0]])).status, 200);
   assert.equal((await call(url, '/v2/models/lookup/infer', { inputs: [{ name: 'index', shape: [1], datatype: 'INT64', data: [0] }] })).status, 200);
@@ -119,6 +120,14 @@ describe('dynamic batching', () => {
     const after = await stats('lin-plain');
     assert.equal(after.inference_count - before.inference_count, 8);
     assert.equal(after.execution_count - before.execution_count, 8);
+  });
+
+  test('a model with a fixed batch dimension is never merged, even with batching on', async () => {
+    const answers = await Promise.all([1, 2, 3].map((v) => call(url, '/v2/models/fixed/infer', { inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP32', data: [v, v, v] }] })));
+    answers.forEach((a, i) => assert.deepEqual(a.json.outputs[0].data, [2 * (i + 1), 2 * (i + 1), 2 * (i + 1)]));
+    const s = await stats('fixed');
+    assert.equal(s.inference_count, 3);
+    assert.equal(s.execution_count, 3);
   });
 
   test('one REPORT line per engine call', async () => {

@@ -51,9 +51,11 @@ async function warmUp(factory: EngineFactory): Promise<void> {
   if (!warmupFile) return;
   const bytes = new Uint8Array(readFileSync(warmupFile));
   const rounds = factory.format === 'sklearn' ? 12 : 2;
-  for (let i = 0; i < rounds && !loadRequested; i++) {
-    await factory.warmUp(bytes);
+  for (let i = 0; i < rounds; i++) {
+    // Yield first: a load waiting on the channel is read before another round starts.
     await new Promise((resolve) => setImmediate(resolve));
+    if (loadRequested) return;
+    await factory.warmUp(bytes);
   }
 }
 
@@ -64,8 +66,8 @@ async function load(factory: EngineFactory, head: LoadHead): Promise<void> {
     const bytes = new Uint8Array(readFileSync(head.path));
     engine = await factory.load(bytes, { intraOpThreads: head.intraOpThreads });
   } catch (err) {
-    const type = err instanceof ModelLoadError ? 'Runtime.ModelLoadError' : 'Runtime.ModelLoadError';
-    send(FRAME.initError, {}, lambdaError(type, err));
+    // ModelLoadError: the model cannot be served (its message says why); anything else: the file could not be read.
+    send(FRAME.initError, {}, lambdaError('Runtime.ModelLoadError', err instanceof ModelLoadError ? err : new Error(`cannot read the model: ${(err as Error).message}`)));
     channel.end(() => process.exit(1));
     return;
   }
@@ -104,8 +106,8 @@ async function invoke(id: string, payload: Buffer): Promise<void> {
 
 async function main(): Promise<void> {
   const factory = await factoryFor(format);
-  // Frames are handled one after another; a load that arrives during warm-up stops it.
-  let queue: Promise<void> = warmUp(factory).then(() => send(FRAME.spare, {}));
+  // Frames are handled one after another, after the warm-up; a load that arrives cuts it short.
+  let queue: Promise<void> = Promise.resolve();
   const decoder = new FrameDecoder((frame: Frame) => {
     if (frame.type === FRAME.load) loadRequested = true;
     queue = queue.then(() => handle(factory, frame));
@@ -119,6 +121,8 @@ async function main(): Promise<void> {
   });
   channel.on('end', () => process.exit(0));
   channel.on('error', () => process.exit(2));
+  // A failed warm-up only costs speed: the spare still serves.
+  queue = warmUp(factory).catch(() => undefined).then(() => send(FRAME.spare, {}));
 }
 
 async function handle(factory: EngineFactory, frame: Frame): Promise<void> {
