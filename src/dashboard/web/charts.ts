@@ -42,7 +42,7 @@ export class LiveChart {
       {
         width,
         height: 180,
-        legend: { show: true },
+        legend: { show: true, live: false },
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
         axes: [{ stroke: '#6b7385' }, { stroke: '#6b7385', size: 50 }],

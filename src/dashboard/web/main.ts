@@ -111,7 +111,8 @@ function connect(): void {
   events.addEventListener('error', () => {
     liveDot.classList.remove('on');
     // A stream refused for a lost session: ask again who we are.
-    void getJson<Session>('/session').then((s) => {
+    quietly(async () => {
+      const s = await getJson<Session>('/session');
       if (s.authRequired && !s.signedIn) {
         session = s;
         showLogin();
@@ -120,6 +121,11 @@ function connect(): void {
   });
   events.addEventListener('tick', (e) => page?.onTick?.((JSON.parse((e as MessageEvent<string>).data) as { points: Record<string, LivePoint> }).points));
   events.addEventListener('functions', () => page?.onFunctions?.());
+}
+
+/** Refreshes run in the background: a failed one (platform restarting, network gone) waits for the next event. */
+function quietly(work: () => Promise<void>): void {
+  work().catch(() => liveDot.classList.remove('on'));
 }
 
 function stateOf(f: FunctionInfo): HTMLElement {
@@ -187,7 +193,7 @@ async function functionsPage(): Promise<Page> {
       refreshing = false;
     }
   };
-  return { onTick: () => void refresh(), onFunctions: () => void refresh() };
+  return { onTick: () => quietly(refresh), onFunctions: () => quietly(refresh) };
 }
 
 // ---- one function -------------------------------------------------------------------------------
@@ -277,9 +283,9 @@ async function functionPage(name: string): Promise<Page> {
         points = [...points, p].slice(-900);
         draw();
       }
-      void refresh();
+      quietly(refresh);
     },
-    onFunctions: () => void refresh(),
+    onFunctions: () => quietly(refresh),
     destroy: () => charts.forEach((c) => c.destroy()),
   };
 }
