@@ -1,11 +1,15 @@
 // `npm run bench [section ...]`: every benchmark, each printing a table whose baseline was
 // measured in the same run. Sections: core, sklearn (more are added by later capabilities).
 import { benchCore } from './core.js';
+import { benchLambdaApi } from './lambda-api.js';
 import { benchSklearnForest } from './sklearn-forest.js';
+import { benchTelemetry } from './telemetry.js';
 
 const sections: Record<string, () => Promise<unknown>> = {
   core: () => benchCore(),
   sklearn: () => benchSklearnForest(),
+  telemetry: () => benchTelemetry(),
+  'lambda-api': () => benchLambdaApi(),
 };
 
 const wanted = process.argv.slice(2);

@@ -1,6 +1,8 @@
+import type { RequestSigner } from './signer.js';
+
 /**
  * The CLI's HTTP client for a modelfn platform, local or remote. Every client command goes
- * through here; nothing in the CLI touches the data directory.
+ * through here; requests are signed with AWS Signature Version 4 when credentials are known.
  */
 
 export class CliError extends Error {
@@ -19,12 +21,18 @@ export interface ApiResponse {
 }
 
 export class PlatformClient {
-  constructor(readonly endpoint: string) {}
+  constructor(
+    readonly endpoint: string,
+    private readonly signer?: RequestSigner,
+  ) {}
 
   async request(method: string, path: string, body?: Buffer | string, headers: Record<string, string> = {}): Promise<ApiResponse> {
     let response: Response;
+    const url = new URL(path, this.endpoint);
+    const bytes = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body) : body;
+    const signed = this.signer ? { ...headers, ...(await this.signer.sign(method, url, headers, bytes)) } : headers;
     try {
-      response = await fetch(new URL(path, this.endpoint), { method, body, headers });
+      response = await fetch(url, { method, body: bytes, headers: signed });
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
       throw new CliError(`cannot reach modelfn at ${this.endpoint} (${cause}); is it running? Start it with \`modelfn up\` or point --endpoint / MODELFN_ENDPOINT at it.`);
@@ -48,8 +56,10 @@ export class PlatformClient {
   /** Stream an NDJSON response line by line. */
   async *lines(path: string): AsyncGenerator<string> {
     let response: Response;
+    const url = new URL(path, this.endpoint);
+    const headers = this.signer ? await this.signer.sign('GET', url, {}, undefined) : {};
     try {
-      response = await fetch(new URL(path, this.endpoint));
+      response = await fetch(url, { headers });
     } catch (err) {
       throw new CliError(`cannot reach modelfn at ${this.endpoint}: ${(err as Error).message}`);
     }
@@ -69,6 +79,9 @@ export class PlatformClient {
 }
 
 function describeError(status: number, text: string): string {
+  if (status === 403 && /Missing Authentication Token/.test(text)) {
+    return 'the platform requires signed requests: run the CLI where the data directory (./.modelfn or $MODELFN_HOME) holds its credentials file, or set MODELFN_ACCESS_KEY_ID and MODELFN_SECRET_ACCESS_KEY (or MODELFN_CREDENTIALS_FILE)';
+  }
   try {
     const body = JSON.parse(text) as { message?: string; code?: string; Message?: string };
     const message = body.message ?? body.Message;

@@ -2,6 +2,8 @@ import { Command, Option } from 'commander';
 import { ModelfnError } from '../shared/errors.js';
 import { MODELFN_VERSION } from '../server/version.js';
 import { CliError, PlatformClient, defaultEndpoint } from './client.js';
+import { resolveCredentials } from './credentials.js';
+import { RequestSigner } from './signer.js';
 import { deployCommand } from './commands/deploy.js';
 import { invokeCommand } from './commands/invoke.js';
 import { listCommand, removeCommand, routesCommand } from './commands/list.js';
@@ -11,9 +13,11 @@ import { upCommand } from './commands/up.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-function client(cmd: Command): PlatformClient {
+/** A client for the platform, signing with the credentials found (see resolveCredentials). */
+async function client(cmd: Command): Promise<PlatformClient> {
   const endpoint = (cmd.optsWithGlobals() as { endpoint?: string }).endpoint ?? defaultEndpoint(process.env);
-  return new PlatformClient(endpoint);
+  const found = await resolveCredentials(process.env);
+  return new PlatformClient(endpoint, found ? new RequestSigner(found.credentials, found.region) : undefined);
 }
 
 const program = new Command('modelfn')
@@ -32,6 +36,7 @@ program
   .option('--memory-budget <mb>', 'total memory for instances (default 75% of RAM)')
   .option('--log-level <level>', 'platform log level (default info)')
   .option('--examples', 'deploy the bundled examples at start')
+  .option('--auth <mode>', 'sigv4 (default: the APIs need signed requests) or none (open; development only)')
   .option('--python <path>', 'Python interpreter for python3.x functions (default $MODELFN_PYTHON, else /usr/bin/python3, else python3 on PATH)')
   .option('--python-preload <modules>', 'modules the Python zygote imports once, comma-separated (default numpy,scipy,joblib,sklearn,...)')
   .option('--no-zygote', 'start every Python instance as a fresh interpreter (no pre-initialised zygote)')
@@ -50,10 +55,11 @@ program
   .option('--keep-alive <seconds>', 'idle time before an instance stops')
   .option('--route <"METHOD /path">', 'HTTP route to the function (repeatable; "$default" catches all)', collect)
   .option('--payload-format <version>', 'API Gateway payload format for the routes: 2.0 (default) or 1.0')
+  .option('--route-auth <mode>', 'none (public, default) or aws_iam (callers sign with SigV4) for the routes')
   .option('--description <text>', 'description')
   .option('--batch <max,delayMs>', 'model files: merge concurrent requests into calls of up to max rows, waiting at most delayMs ("off" to stop)')
   .option('--json', 'print the function as JSON')
-  .action((path, opts, cmd: Command) => deployCommand(client(cmd), path, opts));
+  .action(async (path, opts, cmd: Command) => deployCommand(await client(cmd), path, opts));
 
 program
   .command('invoke <name>')
@@ -62,18 +68,18 @@ program
   .option('--file <path>', 'read the event from a file (- for stdin)')
   .option('--qualifier <q>', 'version or alias')
   .option('--log', 'print the invocation log (last 4 KB) to stderr')
-  .action((name, opts, cmd: Command) => invokeCommand(client(cmd), name, opts));
+  .action(async (name, opts, cmd: Command) => invokeCommand(await client(cmd), name, opts));
 
 program
   .command('ls')
   .description('list functions')
   .option('--json', 'JSON output')
-  .action((opts, cmd: Command) => listCommand(client(cmd), opts));
+  .action(async (opts, cmd: Command) => listCommand(await client(cmd), opts));
 
 program
   .command('rm <name>')
   .description('remove a function, its routes and its logs')
-  .action((name, _opts, cmd: Command) => removeCommand(client(cmd), name));
+  .action(async (name, _opts, cmd: Command) => removeCommand(await client(cmd), name));
 
 program
   .command('logs <name>')
@@ -83,7 +89,7 @@ program
   .option('--request-id <id>', 'only one invocation')
   .option('--limit <n>', 'at most n lines (default 200)')
   .option('--json', 'JSON lines')
-  .action((name, opts, cmd: Command) => logsCommand(client(cmd), name, opts));
+  .action(async (name, opts, cmd: Command) => logsCommand(await client(cmd), name, opts));
 
 program
   .command('cost')
@@ -98,7 +104,7 @@ program
   .command('routes')
   .description('list HTTP routes')
   .option('--json', 'JSON output')
-  .action((opts, cmd: Command) => routesCommand(client(cmd), opts));
+  .action(async (opts, cmd: Command) => routesCommand(await client(cmd), opts));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CliError) {

@@ -11,6 +11,23 @@ import type { Registry } from './registry.js';
 import type { FunctionConfig, FunctionDocument, RouteSpec } from './types.js';
 import { routeKey } from './types.js';
 
+export interface DeployPreconditions {
+  /** CreateFunction: fail with 409 when the function exists. */
+  readonly mustNotExist?: boolean;
+  /** Update*: fail with 404 when it does not. */
+  readonly mustExist?: boolean;
+  /** Fail with 412 unless $LATEST still has this revision id. */
+  readonly revisionId?: string;
+}
+
+function checkPreconditions(name: string, existing: FunctionDocument | undefined, p: DeployPreconditions): void {
+  if (p.mustNotExist && existing) throw new ModelfnError('CONFLICT', `Function already exist: ${name}`);
+  if (p.mustExist && !existing) throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${name}`);
+  if (p.revisionId !== undefined && existing?.latest.revisionId !== p.revisionId) {
+    throw new ModelfnError('PRECONDITION_FAILED', 'The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id');
+  }
+}
+
 export interface UploadedBundle {
   readonly sha256: string;
   readonly size: number;
@@ -30,7 +47,8 @@ export class Deployer {
     private readonly bundles: BundleCache,
     private readonly runtimes: RuntimeRegistry,
     private readonly limits: BundleLimits,
-    private readonly reservedPrefixes: readonly string[],
+    /** Path prefixes the platform's own surfaces own (asked at deploy time: surfaces mount later). */
+    private readonly reservedPrefixes: () => readonly string[],
     private readonly clock: Clock,
   ) {}
 
@@ -52,8 +70,12 @@ export class Deployer {
     };
   }
 
-  /** Create or replace $LATEST. Instances of the old code finish what they run, then stop. */
-  async deploy(name: string, spec: DeploySpec): Promise<FunctionDocument> {
+  /**
+   * Create or replace $LATEST. Instances of the old code finish what they run, then stop.
+   * Preconditions (Lambda's CreateFunction / Update* semantics) are checked inside the
+   * compare-and-set, so two racing requests cannot both pass them.
+   */
+  async deploy(name: string, spec: DeploySpec, preconditions: DeployPreconditions = {}): Promise<FunctionDocument> {
     const runtime = this.runtimes.get(spec.runtime);
     runtime.validate?.({ handler: spec.handler, runtime: spec.runtime });
     const size = await this.blobs.size(spec.code.sha256);
@@ -68,6 +90,7 @@ export class Deployer {
     }
     const now = new Date(this.clock.now()).toISOString();
     const stored = await this.registry.update(name, (existing) => {
+      checkPreconditions(name, existing, preconditions);
       // Batching: undefined keeps the function's setting (as routes do), null turns it off.
       const batching = !facts?.model ? undefined : spec.batching === undefined ? existing?.latest.batching : (spec.batching ?? undefined);
       const latest: FunctionConfig = {
@@ -83,6 +106,7 @@ export class Deployer {
         codeSize: size,
         revisionId: randomUUID(),
         lastModified: now,
+        ...(spec.role !== undefined ? { role: spec.role } : existing?.latest.role !== undefined ? { role: existing.latest.role } : {}),
         ...(facts?.model ? { model: facts.model } : {}),
         ...(batching ? { batching } : {}),
       };
@@ -101,6 +125,11 @@ export class Deployer {
     return stored!.doc;
   }
 
+  /** A stored bundle's bytes (GetFunction's code download). */
+  async bundleBytes(sha256: string): Promise<Buffer | undefined> {
+    return this.blobs.get(sha256);
+  }
+
   async remove(name: string): Promise<boolean> {
     if (!this.registry.get(name) && !(await this.registry.store.get(name))) return false;
     await this.registry.update(name, () => null);
@@ -114,7 +143,7 @@ export class Deployer {
       if (seen.has(key)) throw new ModelfnError('INVALID_PARAMETER', `route ${key} is listed twice`);
       seen.add(key);
       if (route.path === '$default') continue;
-      const clash = this.reservedPrefixes.find((p) => route.path === p || route.path.startsWith(`${p}/`));
+      const clash = this.reservedPrefixes().find((p) => route.path === p || route.path.startsWith(`${p}/`));
       if (clash) {
         throw new ModelfnError('INVALID_PARAMETER', `route ${key} is under ${clash}, which the platform reserves for its own API`);
       }

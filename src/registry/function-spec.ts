@@ -58,6 +58,8 @@ export const routeSpecSchema = z
     payloadFormat: z.enum(['1.0', '2.0']).default('2.0'),
     /** Answer 202 at once and invoke asynchronously (with retries, dead letters, destinations). */
     async: z.boolean().optional(),
+    /** none: public (the default); aws_iam: callers sign with SigV4, as with API Gateway's IAM authorizer. */
+    auth: z.enum(['none', 'aws_iam']).optional(),
   })
   .strict();
 
@@ -99,6 +101,7 @@ export const deploySpecSchema = z
     timeoutSec: intIn(LIMITS.timeoutSec.min, LIMITS.timeoutSec.max, 'seconds').default(3),
     environment: environmentSchema.default({}),
     description: z.string().max(256).default(''),
+    role: z.string().max(2048).optional(),
     code: z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be a hex sha256' }) }).strict(),
     reservedConcurrency: intIn(LIMITS.reservedConcurrency.min, LIMITS.reservedConcurrency.max, 'instances')
       .nullable()

@@ -25,6 +25,8 @@ export interface FunctionConfig {
   /** Changes on every update; instances started from an older revision are retired. */
   readonly revisionId: string;
   readonly lastModified: string;
+  /** The execution role ARN a Lambda client sent (kept for round trips; modelfn has no IAM). */
+  readonly role?: string;
   /** Model functions (runtime "model"): the model's inputs and outputs, read at deploy time. */
   readonly model?: ModelSignature;
   /** Model functions: merge concurrent requests into one engine call (off when absent). */
@@ -49,6 +51,8 @@ export interface RouteSpec {
   readonly payloadFormat: PayloadFormat;
   /** Invoke asynchronously: the caller gets 202 and the request id once the event is stored. */
   readonly async?: boolean;
+  /** aws_iam: the route requires a SigV4 signature (as API Gateway's IAM authorizer); absent or none: public. */
+  readonly auth?: 'none' | 'aws_iam';
 }
 
 /** Scheduling settings: function-wide, not part of a version (as Lambda's reserved concurrency). */

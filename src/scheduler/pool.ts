@@ -59,6 +59,10 @@ export class Pool {
   private meanServiceMs: number | undefined;
   private meanColdStartMs: number | undefined;
   private repump: NodeJS.Timeout | undefined;
+  /** Provisioned concurrency: this many instances are kept initialised, idle or not. */
+  private minInstances = 0;
+  /** The last init failure while keeping provisioned instances (cleared by a success). */
+  lastInitFailure: string | undefined;
 
   constructor(
     readonly key: string,
@@ -79,7 +83,37 @@ export class Pool {
   }
 
   get isEmpty(): boolean {
-    return this.instances.size === 0 && this.waiters.length === 0;
+    return this.instances.size === 0 && this.waiters.length === 0 && this.minInstances === 0;
+  }
+
+  get minimum(): number {
+    return this.minInstances;
+  }
+
+  /** Instances that finished init (idle or busy): what provisioned concurrency has available. */
+  get initialised(): number {
+    let n = 0;
+    for (const pi of this.instances.values()) if (pi.state === 'idle' || pi.state === 'busy') n++;
+    return n;
+  }
+
+  /** Set the provisioned floor and start what is missing. */
+  setMinimum(count: number): void {
+    this.minInstances = count;
+    this.ensureMinimum();
+  }
+
+  /** Start instances until the provisioned floor is met (within the function's limit and budget). */
+  ensureMinimum(): void {
+    if (this.draining) return;
+    let missing = this.minInstances - this.instances.size;
+    const headroom = this.host.functionLimit(this.target) - this.host.functionInstances(this.functionName);
+    missing = Math.min(missing, headroom);
+    while (missing-- > 0) {
+      const pi = this.host.newInstance(this.target);
+      if (!this.host.reserve(pi)) return;
+      this.startInstance(pi);
+    }
   }
 
   get currentTarget(): InvocationTarget {
@@ -179,11 +213,15 @@ export class Pool {
     const now = this.host.clock.now();
     const expired = new Set(idleInstancesToStop(this.idle.map((pi) => ({ id: pi.id, idleSince: pi.idleSince })), now, keepAliveMs));
     if (expired.size === 0) return;
-    for (let i = this.idle.length - 1; i >= 0; i--) {
+    // The oldest idle instances go first; provisioned ones (the floor) stay.
+    let i = 0;
+    while (i < this.idle.length && this.instances.size > this.minInstances) {
       const pi = this.idle[i]!;
       if (expired.has(pi.id)) {
         this.idle.splice(i, 1);
         this.stop(pi);
+      } else {
+        i++;
       }
     }
   }
@@ -246,12 +284,14 @@ export class Pool {
           return this.pump();
         }
         this.meanColdStartMs = ewma(this.meanColdStartMs, pi.initDurationMs);
+        this.lastInitFailure = undefined;
         pi.state = 'idle';
         pi.idleSince = this.host.clock.now();
         if (!this.handOff(pi, true)) this.idle.push(pi);
       },
       (err: unknown) => {
         this.starting--;
+        this.lastInitFailure = err instanceof InitFailure ? `${err.error.errorType}: ${err.error.errorMessage}` : (err as Error).message;
         this.stop(pi);
         // The start served the head waiter: it gets the failure. The others start over.
         const waiter = this.waiters.shift();

@@ -130,6 +130,31 @@ export class Scheduler extends EventEmitter implements PoolHost {
     if (!current('$LATEST')) this.reservations.delete(name);
   }
 
+  /**
+   * Provisioned concurrency: the pools listed keep that many initialised instances (replaced when
+   * they die; counted against the function's limit); every other pool's floor drops to zero.
+   */
+  applyProvisioned(floors: ReadonlyArray<{ readonly target: InvocationTarget; readonly count: number }>): void {
+    const wanted = new Map<string, number>();
+    for (const { target, count } of floors) {
+      if (count <= 0) continue;
+      const pool = this.poolFor(target);
+      wanted.set(pool.key, (wanted.get(pool.key) ?? 0) + count);
+    }
+    for (const pool of this.pools.values()) pool.setMinimum(wanted.get(pool.key) ?? 0);
+  }
+
+  /** Provisioned instances of one version: allocated (started or starting), available (initialised). */
+  provisionedStatus(functionName: string, version: string): { allocated: number; available: number; failure?: string } {
+    const pool = this.pools.get(`${functionName}:${version}`);
+    if (!pool) return { allocated: 0, available: 0 };
+    return {
+      allocated: Math.min(pool.instances.size, pool.minimum),
+      available: Math.min(pool.initialised, pool.minimum),
+      ...(pool.lastInitFailure !== undefined ? { failure: pool.lastInitFailure } : {}),
+    };
+  }
+
   /** Instances by state, for `ls` and the metrics. */
   snapshot(): Array<{ functionName: string; version: string; instances: number; idle: number; busy: number; starting: number; waiting: number }> {
     return [...this.pools.values()].map((pool) => {
@@ -464,6 +489,7 @@ export class Scheduler extends EventEmitter implements PoolHost {
     for (const [key, pool] of this.pools) {
       const keepAliveSec = pool.currentTarget.scaling.keepAliveSec ?? this.options.defaultKeepAliveSec;
       pool.reap(keepAliveSec * 1000);
+      pool.ensureMinimum();
       if (pool.isEmpty) this.pools.delete(key);
     }
   }

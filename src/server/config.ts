@@ -30,6 +30,8 @@ export const platformConfigSchema = z
     logMaxMbPerFunction: z.number().int().min(1).default(256),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     deployExamples: z.boolean().default(false),
+    /** sigv4: the Lambda and modelfn APIs require AWS Signature Version 4; none: open (development only). */
+    auth: z.enum(['sigv4', 'none']).default('sigv4'),
     /** Interpreter for python3.x functions; unset: /usr/bin/python3, then python3 on PATH. */
     python: z.string().min(1).optional(),
     /** Modules the Python zygote imports before forking instances; unset: the runtime's default list. */
@@ -39,13 +41,6 @@ export const platformConfigSchema = z
       .optional(),
     /** Fork Python instances from a pre-initialised interpreter. */
     pythonZygote: z.boolean().default(true),
-    /** Metrics (/metrics) and metering (usage, cost); off for a bare-throughput comparison. Logs stay on. */
-    telemetry: z.boolean().default(true),
-    /** A price table of your own for `modelfn cost` (the format of src/telemetry/metering/prices.json). */
-    pricesFile: z.string().min(1).optional(),
-    meteringRetentionDays: z.number().min(1).max(3660).default(400),
-    /** Distinct (function, version) label pairs in /metrics; the least recently active rest is "other". */
-    metricsMaxSeries: z.number().int().min(1).max(100_000).default(200),
     /** Async invocations: delay before the first retry after a function error (Lambda: about 1 min). */
     asyncRetryBaseMs: z.number().int().min(1).max(3_600_000).default(60_000),
     /** Async events in flight per function without reserved concurrency. */
@@ -60,6 +55,13 @@ export const platformConfigSchema = z
     recordRetentionDays: z.number().min(0).max(3660).default(7),
     /** Test aid: also accept rate(N seconds) schedules. */
     scheduleSecondRates: z.boolean().default(false),
+    /** Metrics (/metrics) and metering (usage, cost); off for a bare-throughput comparison. Logs stay on. */
+    telemetry: z.boolean().default(true),
+    /** A price table of your own for `modelfn cost` (the format of src/telemetry/metering/prices.json). */
+    pricesFile: z.string().min(1).optional(),
+    meteringRetentionDays: z.number().min(1).max(3660).default(400),
+    /** Distinct (function, version) label pairs in /metrics; the least recently active rest is "other". */
+    metricsMaxSeries: z.number().int().min(1).max(100_000).default(200),
   })
   .strict();
 
@@ -75,6 +77,7 @@ const ENV_KEYS: Record<string, { key: keyof PlatformConfig; type: 'string' | 'nu
   MODELFN_KEEP_ALIVE: { key: 'defaultKeepAliveSec', type: 'number' },
   MODELFN_MEMORY_BUDGET_MB: { key: 'memoryBudgetMb', type: 'number' },
   MODELFN_LOG_LEVEL: { key: 'logLevel', type: 'string' },
+  MODELFN_AUTH: { key: 'auth', type: 'string' },
   MODELFN_MAX_QUEUE_LENGTH: { key: 'maxQueueLength', type: 'number' },
   MODELFN_MAX_QUEUE_WAIT_MS: { key: 'maxQueueWaitMs', type: 'number' },
   MODELFN_REAP_INTERVAL_MS: { key: 'reapIntervalMs', type: 'number' },
@@ -85,10 +88,6 @@ const ENV_KEYS: Record<string, { key: keyof PlatformConfig; type: 'string' | 'nu
   MODELFN_PYTHON: { key: 'python', type: 'string' },
   MODELFN_PYTHON_PRELOAD: { key: 'pythonPreload', type: 'list' },
   MODELFN_PYTHON_ZYGOTE: { key: 'pythonZygote', type: 'boolean' },
-  MODELFN_TELEMETRY: { key: 'telemetry', type: 'boolean' },
-  MODELFN_PRICES: { key: 'pricesFile', type: 'string' },
-  MODELFN_METERING_RETENTION_DAYS: { key: 'meteringRetentionDays', type: 'number' },
-  MODELFN_METRICS_MAX_SERIES: { key: 'metricsMaxSeries', type: 'number' },
   MODELFN_ASYNC_RETRY_BASE_MS: { key: 'asyncRetryBaseMs', type: 'number' },
   MODELFN_ASYNC_CONCURRENCY: { key: 'asyncConcurrency', type: 'number' },
   MODELFN_MAX_ASYNC_PAYLOAD_BYTES: { key: 'maxAsyncPayloadBytes', type: 'number' },
@@ -96,6 +95,10 @@ const ENV_KEYS: Record<string, { key: keyof PlatformConfig; type: 'string' | 'nu
   MODELFN_EVENTS_GROUP_COMMIT: { key: 'eventsGroupCommit', type: 'boolean' },
   MODELFN_RECORD_RETENTION_DAYS: { key: 'recordRetentionDays', type: 'number' },
   MODELFN_SCHEDULE_SECONDS: { key: 'scheduleSecondRates', type: 'boolean' },
+  MODELFN_TELEMETRY: { key: 'telemetry', type: 'boolean' },
+  MODELFN_PRICES: { key: 'pricesFile', type: 'string' },
+  MODELFN_METERING_RETENTION_DAYS: { key: 'meteringRetentionDays', type: 'number' },
+  MODELFN_METRICS_MAX_SERIES: { key: 'metricsMaxSeries', type: 'number' },
 };
 
 /** Build the configuration from an environment (a map, so tests pass their own) and explicit options. */

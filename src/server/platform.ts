@@ -22,7 +22,12 @@ import type { Clock } from '../shared/clock.js';
 import { systemClock } from '../shared/clock.js';
 import { createLogger } from '../shared/logger.js';
 import { AdminSurface } from '../surfaces/admin/admin-surface.js';
-import { LambdaApiSurface } from '../surfaces/lambda-api/lambda-api-surface.js';
+import { createLambdaApi } from '../surfaces/lambda-api/index.js';
+import { FunctionUrlSurface } from '../surfaces/function-urls/function-url-surface.js';
+import { provisionedFloors, qualifierVersions } from '../registry/provisioned.js';
+import { CodeLinks } from '../auth/code-links.js';
+import type { KeyStore } from '../auth/access-keys.js';
+import { setUpAuth } from './auth-setup.js';
 import { OipSurface } from '../surfaces/oip/oip-surface.js';
 import { V1Surface } from '../surfaces/v1/v1-surface.js';
 import { RoutesSurface } from '../surfaces/routes/routes-surface.js';
@@ -30,7 +35,6 @@ import type { PlatformConfig } from './config.js';
 import { layoutOf, lockDataDir } from './data-dir.js';
 import { Gateway } from './gateway.js';
 import { MODELFN_VERSION } from './version.js';
-import type { KeyStore } from '../auth/access-keys.js';
 import { createDashboard } from '../dashboard/dashboard.js';
 import { MetricsSurface } from '../surfaces/metrics/metrics-surface.js';
 import { registerMeteringApi } from '../telemetry/metering/metering-api.js';
@@ -50,11 +54,15 @@ export class Platform {
     readonly deployer: Deployer,
     readonly scheduler: Scheduler,
     readonly gateway: Gateway,
+    readonly keys: KeyStore,
+    readonly credentialsFile: string,
+    readonly awsConfigFile: string,
     private readonly closers: Array<() => Promise<void> | void>,
   ) {}
 
   static async start(config: PlatformConfig, clock: Clock = systemClock, log: Logger = createLogger(config.logLevel)): Promise<Platform> {
     const layout = layoutOf(config.dataDir);
+    let urlRef = '';
     // Each part registers its closer as soon as it exists; stop() runs them newest first.
     const closers: Array<() => Promise<void> | void> = [await lockDataDir(layout.root)];
     try {
@@ -126,16 +134,52 @@ export class Platform {
         if (doc.latest.model) modelRuntime.prime(doc.latest.model.format, doc.latest.memoryMb);
       }
       let accepting = true;
-      const routes = new RoutesSurface({ registry, dispatcher: models, clock, maxRequestBytes: config.maxSyncPayloadBytes });
-      const lambdaApi = new LambdaApiSurface({ registry, dispatcher: models, maxSyncPayloadBytes: config.maxSyncPayloadBytes });
+      const auth = await setUpAuth(config, process.env, clock, log);
+      closers.push(() => auth.keys.close());
+      const routes = new RoutesSurface({ registry, dispatcher: models, clock, maxRequestBytes: config.maxSyncPayloadBytes, authenticator: auth.authenticator });
+      const codeLinks = new CodeLinks();
+      let reserved: readonly string[] = [];
+      const deployer = new Deployer(registry, blobs, bundles, runtimes, limits, () => reserved, clock);
+      const lambdaApi = createLambdaApi({
+        registry,
+        dispatcher: models,
+        deployer,
+        authenticator: auth.authenticator,
+        maxSyncPayloadBytes: config.maxSyncPayloadBytes,
+        maxZipBytes: config.maxBundleBytes,
+        maxUnpackedBytes: config.maxUnpackedBytes,
+        accountConcurrency: config.accountConcurrency,
+        minUnreserved: config.minUnreservedConcurrency,
+        codeLocation: (sha256) => `${urlRef}/_modelfn/v1/bundles/${sha256}?${codeLinks.sign(sha256)}`,
+        provisionedStatus: (name, qualifier) => {
+          const statuses = qualifierVersions(registry, name, qualifier).map((v) => scheduler.provisionedStatus(name, v));
+          const failure = statuses.find((s) => s.failure)?.failure;
+          return {
+            allocated: statuses.reduce((n, s) => n + s.allocated, 0),
+            available: statuses.reduce((n, s) => n + s.available, 0),
+            ...(failure ? { failure } : {}),
+          };
+        },
+      });
+      const urls = new FunctionUrlSurface({ registry, dispatcher: models, clock, maxRequestBytes: config.maxSyncPayloadBytes, authenticator: auth.authenticator });
       const oip = new OipSurface({ registry, models, maxRequestBytes: config.maxSyncPayloadBytes, version: MODELFN_VERSION, accepting: () => accepting });
       const v1 = new V1Surface({ registry, models, maxRequestBytes: config.maxSyncPayloadBytes });
-      // The deployer needs the reserved prefixes, the admin surface needs the deployer: build the
-      // prefix list from the surfaces that own them.
-      const reserved = ['/_modelfn', ...lambdaApi.prefixes, '/2018-06-01', ...v1.prefixes, ...oip.prefixes, '/metrics', '/ui'];
-      const deployer = new Deployer(registry, blobs, bundles, runtimes, limits, reserved, clock);
-      const admin = new AdminSurface({ registry, deployer, scheduler, logs, maxBundleBytes: config.maxBundleBytes, version: MODELFN_VERSION });
-      events.mount(admin, lambdaApi);
+      // User routes may not use the prefixes of the platform's own surfaces.
+      reserved = ['/_modelfn', ...lambdaApi.prefixes, ...urls.prefixes, '/2018-06-01', ...v1.prefixes, ...oip.prefixes, '/metrics', '/ui'];
+      const admin = new AdminSurface({
+        registry,
+        deployer,
+        scheduler,
+        logs,
+        maxBundleBytes: config.maxBundleBytes,
+        version: MODELFN_VERSION,
+        authenticator: auth.authenticator,
+        codeLinks,
+      });
+      // Provisioned concurrency: the scheduler keeps the floors the registry asks for.
+      const applyProvisioned = () => scheduler.applyProvisioned(provisionedFloors(registry));
+      registry.on('change', applyProvisioned);
+      applyProvisioned();
       // Observability: metrics, metering and the dashboard's live charts, fed by the scheduler's
       // events off the request path (MODELFN_TELEMETRY=off leaves logs and tracing only).
       const telemetry = new Telemetry({
@@ -151,12 +195,13 @@ export class Platform {
       });
       closers.push(() => telemetry.close());
       registerMeteringApi(admin, () => telemetry.metering);
-      // The dashboard takes the same credentials as the API: none until access keys are wired.
-      const dashboardKeys: KeyStore | undefined = undefined;
+      // The dashboard takes the same credentials as the API (none with --auth none).
+      const dashboardKeys = auth.authenticator ? auth.keys : undefined;
       const dashboard = createDashboard({ registry, scheduler, logs, metering: () => telemetry.metering, keys: dashboardKeys, version: MODELFN_VERSION, observe: config.telemetry });
       closers.push(() => dashboard.close());
       const metrics = new MetricsSurface(() => telemetry.metrics);
-      const gateway = new Gateway([admin, lambdaApi, oip, v1, metrics, dashboard.surface], routes, log);
+      events.mount(admin, lambdaApi);
+      const gateway = new Gateway([admin, lambdaApi, urls, oip, v1, metrics, dashboard.surface], routes, log);
 
       const address = await gateway.listen(config.port, config.host);
       closers.push(() => gateway.drain(config.drainTimeoutMs));
@@ -165,8 +210,9 @@ export class Platform {
       });
       const host = address.host.includes(':') ? `[${address.host}]` : address.host;
       const url = `http://${host}:${address.port}`;
+      urlRef = url;
       log.info({ url, dataDir: layout.root, memoryBudgetMb: config.memoryBudgetMb, version: MODELFN_VERSION }, 'modelfn started');
-      return new Platform(config, url, log, registry, deployer, scheduler, gateway, closers);
+      return new Platform(config, url, log, registry, deployer, scheduler, gateway, auth.keys, auth.credentialsFile, auth.configFile, closers);
     } catch (err) {
       for (const close of closers.reverse()) await Promise.resolve(close()).catch(() => undefined);
       throw err;

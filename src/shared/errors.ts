@@ -30,6 +30,11 @@ export const ERROR_CATALOGUE = {
   TOO_MANY_REQUESTS: { status: 429, kind: 'user', awsType: 'TooManyRequestsException' },
   ACCESS_DENIED: { status: 403, kind: 'user', awsType: 'AccessDeniedException' },
   INVALID_SIGNATURE: { status: 403, kind: 'user', awsType: 'InvalidSignatureException' },
+  INCOMPLETE_SIGNATURE: { status: 403, kind: 'user', awsType: 'IncompleteSignatureException' },
+  MISSING_AUTHENTICATION: { status: 403, kind: 'user', awsType: 'MissingAuthenticationTokenException' },
+  UNRECOGNIZED_CLIENT: { status: 403, kind: 'user', awsType: 'UnrecognizedClientException' },
+  PRECONDITION_FAILED: { status: 412, kind: 'user', awsType: 'PreconditionFailedException' },
+  PROVISIONED_CONCURRENCY_NOT_FOUND: { status: 404, kind: 'user', awsType: 'ProvisionedConcurrencyConfigNotFoundException' },
   SHUTTING_DOWN: { status: 503, kind: 'system', awsType: 'ServiceException' },
   INTERNAL: { status: 500, kind: 'system', awsType: 'ServiceException' },
 } as const satisfies Record<string, ErrorSpec>;

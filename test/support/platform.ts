@@ -27,12 +27,15 @@ export interface StartOptions {
   readonly env?: Record<string, string>;
   /** Reuse a data directory (restart after a crash). */
   readonly dataDir?: string;
+  /** Require signed requests (the default of a real platform); tests that exercise auth set it. */
+  readonly auth?: boolean;
 }
 
 /** Start a real platform process on a free port with its own data directory. */
 export async function startPlatform(options: StartOptions = {}): Promise<RunningPlatform> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'modelfn-test-')));
-  const proc = spawn(process.execPath, [CLI, 'up', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...(options.args ?? [])], {
+  const auth = options.auth ? [] : ['--auth', 'none'];
+  const proc = spawn(process.execPath, [CLI, 'up', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...auth, ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

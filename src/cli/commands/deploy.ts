@@ -23,6 +23,7 @@ export interface DeployOptions {
   keepAlive?: string;
   route?: string[];
   payloadFormat?: string;
+  routeAuth?: string;
   description?: string;
   /** Model files: "maxBatchSize,maxDelayMs" or "off". */
   batch?: string;
@@ -60,7 +61,7 @@ export async function deployCommand(client: PlatformClient, path: string, opts: 
     reservedConcurrency: intOption(opts.concurrency, '--concurrency') ?? current?.reservedConcurrency ?? null,
     keepAliveSec: intOption(opts.keepAlive, '--keep-alive') ?? current?.keepAliveSec ?? null,
   };
-  if (opts.route) spec.routes = opts.route.map((r) => parseRoute(r, opts.payloadFormat));
+  if (opts.route) spec.routes = opts.route.map((r) => withRouteAuth(parseRoute(r, opts.payloadFormat), opts.routeAuth));
   const view = await client.json<FunctionView>('PUT', `/_modelfn/v1/functions/${encodeURIComponent(name)}`, dropUndefined(spec));
   if (opts.json) return printJson(view);
   process.stdout.write(`${current ? 'updated' : 'deployed'} ${view.name} (${view.runtime}, ${view.handler}, ${view.memoryMb} MB, ${view.timeoutSec} s, code ${view.codeSha256.slice(0, 12)})\n`);
@@ -97,7 +98,7 @@ async function deployModel(client: PlatformClient, path: string, opts: DeployOpt
     keepAliveSec: intOption(opts.keepAlive, '--keep-alive') ?? current?.keepAliveSec ?? null,
     batching: opts.batch === undefined ? undefined : parseBatch(opts.batch),
   };
-  if (opts.route) spec.routes = opts.route.map((r) => parseRoute(r, opts.payloadFormat));
+  if (opts.route) spec.routes = opts.route.map((r) => withRouteAuth(parseRoute(r, opts.payloadFormat), opts.routeAuth));
   const view = await client.json<FunctionView>('PUT', `/_modelfn/v1/functions/${encodeURIComponent(name)}`, dropUndefined(spec));
   const meta = client.parse<{ platform: string; inputs: TensorSpec[]; outputs: TensorSpec[] }>(await client.request('GET', `/v2/models/${encodeURIComponent(name)}`));
   if (opts.json) return printJson({ ...view, model: meta });
@@ -124,6 +125,13 @@ function inferRuntime(dir: string): { runtime: string; handler: string } | undef
   if (existsSync(join(dir, 'lambda_function.py'))) return { runtime: 'python3.11', handler: 'lambda_function.lambda_handler' };
   if (existsSync(join(dir, 'bootstrap'))) return { runtime: 'provided.al2023', handler: 'bootstrap' };
   return undefined;
+}
+
+/** --route-auth aws_iam: every route of this deploy requires a SigV4 signature. */
+function withRouteAuth<T extends object>(route: T, auth: string | undefined): T & { auth?: string } {
+  if (auth === undefined) return route;
+  if (auth !== 'none' && auth !== 'aws_iam') throw new CliError(`--route-auth must be none or aws_iam, not ${JSON.stringify(auth)}`);
+  return { ...route, auth };
 }
 
 export function parseRoute(text: string, payloadFormat?: string): { method: string; path: string; qualifier?: string; payloadFormat?: string } {

@@ -14,6 +14,7 @@ export interface UpOptions {
   pythonPreload?: string;
   /** false with --no-zygote */
   zygote?: boolean;
+  auth?: string;
 }
 
 /** `modelfn up`: run the platform in this process until SIGTERM / SIGINT. */
@@ -26,6 +27,7 @@ export async function upCommand(opts: UpOptions): Promise<void> {
     memoryBudgetMb: numeric(opts.memoryBudget),
     logLevel: opts.logLevel,
     deployExamples: opts.examples,
+    auth: opts.auth,
     python: opts.python,
     pythonPreload: opts.pythonPreload === undefined ? undefined : splitList(opts.pythonPreload),
     pythonZygote: opts.zygote === false ? false : undefined,
@@ -45,7 +47,12 @@ export async function upCommand(opts: UpOptions): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   const lines = [`modelfn is up at ${platform.url} (data in ${config.dataDir})`];
   if (config.deployExamples) lines.push(...(await deployExamples(platform)));
-  lines.push(`  functions:  MODELFN_ENDPOINT=${platform.url} npx modelfn ls`);
+  lines.push(`  functions:  MODELFN_ENDPOINT=${platform.url} MODELFN_HOME=${config.dataDir} npx modelfn ls`);
+  if (config.auth === 'sigv4') {
+    lines.push(
+      `  AWS CLI:    AWS_SHARED_CREDENTIALS_FILE=${platform.credentialsFile} AWS_CONFIG_FILE=${platform.awsConfigFile} aws --profile modelfn --endpoint-url ${platform.url} lambda list-functions`,
+    );
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

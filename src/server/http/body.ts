@@ -12,6 +12,17 @@ const DISCARD_MAX = 64 * 1024 * 1024;
  * ever being buffered; details.close says whether the connection must be closed after the answer.
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  // A body already read (e.g. by the signature check) is handed out again, under this caller's limit.
+  const cached = bodies.get(req);
+  if (cached) return cached.then((body) => (body.length > limit ? Promise.reject(tooLarge(body.length, limit, false)) : body));
+  const reading = read(req, limit);
+  bodies.set(req, reading);
+  return reading;
+}
+
+const bodies = new WeakMap<IncomingMessage, Promise<Buffer>>();
+
+function read(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   const declaredSize = declared === undefined ? undefined : Number(declared);
   if (declaredSize !== undefined && declaredSize > DISCARD_MAX) {

@@ -14,6 +14,9 @@ import { readBody } from '../../server/http/body.js';
 import { closeAfterResponse, sendJson } from '../../server/http/respond.js';
 import type { RequestTarget } from '../../server/http/request-url.js';
 import type { Surface } from '../../server/surface.js';
+import type { SigV4Authenticator } from '../../auth/authenticator.js';
+import type { Principal } from '../../auth/access-keys.js';
+import type { CodeLinks } from '../../auth/code-links.js';
 import { functionView } from './function-view.js';
 import { streamLogs } from './logs-endpoint.js';
 
@@ -24,6 +27,30 @@ export interface AdminDeps {
   readonly logs: LogStore;
   readonly maxBundleBytes: number;
   readonly version: string;
+  /** Absent when the platform runs without authentication (`--auth none`). */
+  readonly authenticator?: SigV4Authenticator;
+  /** Verifies GetFunction's short-lived code download links. */
+  readonly codeLinks?: CodeLinks;
+}
+
+export interface EndpointOptions {
+  /** Served without a signature (health checks; links that carry their own token). */
+  readonly public?: boolean;
+  /** The largest body the endpoint takes (read once, covered by the signature). */
+  readonly maxBodyBytes?: number;
+}
+
+interface Endpoint {
+  readonly handler: Handler;
+  readonly public: boolean;
+  readonly maxBodyBytes: number;
+}
+
+const principals = new WeakMap<IncomingMessage, Principal>();
+
+/** Who signed this modelfn API request (undefined when authentication is off). */
+export function adminPrincipalOf(req: IncomingMessage): Principal | undefined {
+  return principals.get(req);
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>, query: URLSearchParams) => Promise<void>;
@@ -41,8 +68,9 @@ export class AdminSurface implements Surface {
   private readonly router = FindMyWay({ caseSensitive: true, ignoreTrailingSlash: true, maxParamLength: 256 });
 
   constructor(private readonly deps: AdminDeps) {
-    this.on('GET', '/_modelfn/v1/health', async (_req, res) => this.health(res));
-    this.on('POST', '/_modelfn/v1/bundles', (req, res) => this.uploadBundle(req, res));
+    this.on('GET', '/_modelfn/v1/health', async (_req, res) => this.health(res), { public: true });
+    this.on('POST', '/_modelfn/v1/bundles', (req, res) => this.uploadBundle(req, res), { maxBodyBytes: deps.maxBundleBytes });
+    this.on('GET', '/_modelfn/v1/bundles/:sha256', (_req, res, p, q) => this.downloadBundle(res, p.sha256!, q), { public: true });
     this.on('GET', '/_modelfn/v1/functions', async (_req, res) => this.listFunctions(res));
     this.on('GET', '/_modelfn/v1/functions/:name', async (_req, res, p) => this.getFunction(res, p.name!));
     this.on('PUT', '/_modelfn/v1/functions/:name', (req, res, p) => this.deploy(req, res, p.name!));
@@ -51,8 +79,9 @@ export class AdminSurface implements Surface {
     this.on('GET', '/_modelfn/v1/routes', async (_req, res) => this.routes(res));
   }
 
-  on(method: HTTPMethod, path: string, handler: Handler): void {
-    this.router.on(method, path, () => undefined, handler);
+  /** Add an endpoint; it is authenticated here (SigV4) unless it is public. */
+  on(method: HTTPMethod, path: string, handler: Handler, options: EndpointOptions = {}): void {
+    this.router.on(method, path, () => undefined, { handler, public: options.public ?? false, maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024 } satisfies Endpoint);
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, target: RequestTarget): Promise<void> {
@@ -66,9 +95,14 @@ export class AdminSurface implements Surface {
         }
         throw new ModelfnError('RESOURCE_NOT_FOUND', `no modelfn API endpoint matches ${method} ${target.rawPath}`);
       }
+      const endpoint = found.store as Endpoint;
+      if (!endpoint.public && this.deps.authenticator) {
+        const body = await readBody(req, endpoint.maxBodyBytes);
+        principals.set(req, this.deps.authenticator.authenticate({ req, rawPath: target.rawPath, rawQuery: target.rawQuery, body }, ['modelfn', 'lambda']));
+      }
       const params: Record<string, string> = {};
       for (const [k, v] of Object.entries(found.params)) if (v !== undefined) params[k] = v;
-      await (found.store as Handler)(req, res, params, new URLSearchParams(target.rawQuery));
+      await endpoint.handler(req, res, params, new URLSearchParams(target.rawQuery));
     } catch (err) {
       const error = toModelfnError(err);
       if (error.details.close === true) closeAfterResponse(res);
@@ -97,6 +131,14 @@ export class AdminSurface implements Surface {
     const zip = await readBody(req, this.deps.maxBundleBytes);
     const bundle = await this.deps.deployer.uploadBundle(zip);
     sendJson(res, 201, bundle);
+  }
+
+  private async downloadBundle(res: ServerResponse, sha256: string, query: URLSearchParams): Promise<void> {
+    if (!this.deps.codeLinks?.verify(sha256, query)) throw new ModelfnError('ACCESS_DENIED', 'this code download link is invalid or has expired; call GetFunction again for a new one');
+    const zip = await this.deps.deployer.bundleBytes(sha256);
+    if (!zip) throw new ModelfnError('RESOURCE_NOT_FOUND', `bundle ${sha256} does not exist`);
+    res.writeHead(200, { 'content-type': 'application/zip', 'content-length': zip.length, 'content-disposition': `attachment; filename="${sha256}.zip"` });
+    res.end(zip);
   }
 
   private listFunctions(res: ServerResponse): void {

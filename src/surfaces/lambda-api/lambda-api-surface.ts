@@ -5,6 +5,9 @@ import { ModelfnError } from '../../shared/errors.js';
 import { newRequestId } from '../../shared/ids.js';
 import type { RequestTarget } from '../../server/http/request-url.js';
 import type { Surface } from '../../server/surface.js';
+import type { SigV4Authenticator } from '../../auth/authenticator.js';
+import type { Principal } from '../../auth/access-keys.js';
+import { readBody } from '../../server/http/body.js';
 import { sendAwsError } from './aws-errors.js';
 import type { InvokeDeps } from './invoke.js';
 import { handleInvoke } from './invoke.js';
@@ -18,24 +21,52 @@ export type LambdaOperation = (
   requestId: string,
 ) => Promise<void>;
 
+export interface OperationOptions {
+  /** The largest body this operation accepts (read, hashed for the signature, then handed over). */
+  readonly maxBodyBytes?: number;
+}
+
+interface Registered {
+  readonly op: LambdaOperation;
+  readonly maxBodyBytes: number;
+}
+
+export interface LambdaApiOptions {
+  /** Absent when the platform runs without authentication (`--auth none`). */
+  readonly authenticator?: SigV4Authenticator;
+  /** Default body limit (Lambda's 6 MB synchronous payload). */
+  readonly maxBodyBytes: number;
+}
+
+const principals = new WeakMap<IncomingMessage, Principal>();
+
+/** Who signed this Lambda API request (undefined when authentication is off). */
+export function principalOf(req: IncomingMessage): Principal | undefined {
+  return principals.get(req);
+}
+
 /**
  * The AWS Lambda REST API (`/2015-03-31/...` and its later dated paths), so the AWS CLI and SDKs
- * work against modelfn. Operations register here by method and path.
+ * work against modelfn. Operations register here by method and path; every one of them is
+ * authenticated here with Signature Version 4 before it runs, never by the operation itself.
  */
 export class LambdaApiSurface implements Surface {
   readonly name = 'lambda-api';
   readonly prefixes = ['/2015-03-31', '/2016-08-19', '/2017-03-31', '/2017-10-31', '/2018-10-31', '/2019-09-25', '/2019-09-30', '/2020-04-22', '/2020-06-30', '/2021-10-31', '/2022-10-31'];
   private readonly router = FindMyWay({ caseSensitive: true, ignoreTrailingSlash: true, maxParamLength: 1024 });
 
-  constructor(deps: InvokeDeps) {
+  constructor(
+    deps: InvokeDeps,
+    private readonly options: LambdaApiOptions = { maxBodyBytes: deps.maxSyncPayloadBytes },
+  ) {
     this.operation('POST', '/2015-03-31/functions/:name/invocations', (req, res, params, query, id) =>
       handleInvoke(deps, req, res, params.name!, query, id),
     );
   }
 
   /** Add an operation (later capabilities register theirs: CreateFunction, aliases, ...). */
-  operation(method: HTTPMethod, path: string, op: LambdaOperation): void {
-    this.router.on(method, path, () => undefined, op);
+  operation(method: HTTPMethod, path: string, op: LambdaOperation, options: OperationOptions = {}): void {
+    this.router.on(method, path, () => undefined, { op, maxBodyBytes: options.maxBodyBytes ?? this.options.maxBodyBytes } satisfies Registered);
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, target: RequestTarget): Promise<void> {
@@ -50,10 +81,20 @@ export class LambdaApiSurface implements Surface {
       if (!found) {
         throw new ModelfnError('RESOURCE_NOT_FOUND', `no Lambda API operation matches ${req.method} ${target.rawPath}`);
       }
+      const registered = found.store as Registered;
+      // The body is read once, here: the signature covers it; operations get it from the cache.
+      const body = await readBody(req, registered.maxBodyBytes);
+      if (this.options.authenticator) {
+        principals.set(req, this.options.authenticator.authenticate({ req, rawPath: target.rawPath, rawQuery: target.rawQuery, body }, ['lambda']));
+      }
       const params: Record<string, string> = {};
       for (const [k, v] of Object.entries(found.params)) if (v !== undefined) params[k] = v;
-      await (found.store as LambdaOperation)(req, res, params, new URLSearchParams(target.rawQuery), requestId);
+      await registered.op(req, res, params, new URLSearchParams(target.rawQuery), requestId);
     } catch (err) {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
       sendAwsError(res, err, requestId);
     }
   }

@@ -6,6 +6,7 @@ import type { TraceContext } from '../../telemetry/trace/trace-context.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Registry } from '../../registry/registry.js';
 import type { Dispatcher } from '../../scheduler/dispatcher.js';
+import type { SigV4Authenticator } from '../../auth/authenticator.js';
 import { readBody } from '../../server/http/body.js';
 import { closeAfterResponse } from '../../server/http/respond.js';
 import type { RequestTarget } from '../../server/http/request-url.js';
@@ -25,6 +26,8 @@ export interface RoutesSurfaceOptions {
   readonly dispatcher: Dispatcher;
   readonly clock: Clock;
   readonly maxRequestBytes: number;
+  /** Checks signatures on routes that ask for aws_iam; absent when the platform runs without auth. */
+  readonly authenticator?: SigV4Authenticator;
 }
 
 /** User routes: API Gateway HTTP API events in, API Gateway responses out. */
@@ -73,6 +76,9 @@ export class RoutesSurface implements Surface {
     }
     const { binding, pathParameters } = match;
     const body = await readBody(req, this.options.maxRequestBytes);
+    if (binding.route.auth === 'aws_iam' && this.options.authenticator) {
+      this.options.authenticator.authenticate({ req, rawPath: target.rawPath, rawQuery: target.rawQuery, body }, ['execute-api', 'lambda']);
+    }
     const resolution = this.options.registry.resolve(binding.functionName, binding.route.qualifier);
     const codec = CODECS[binding.payloadFormat];
     const request: HttpRequestInfo = {

@@ -1,0 +1,98 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { zipDirectory } from '../../src/artifacts/zip-directory.js';
+import { need, requirements } from '../support/requirements.js';
+import { removeTree, startPlatform } from '../support/platform.js';
+import type { RunningPlatform } from '../support/platform.js';
+
+const AWS = process.env.MODELFN_TEST_AWS ?? '/usr/bin/aws';
+
+let p: RunningPlatform | undefined;
+let work: string;
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'modelfn-awscli-'));
+});
+
+after(async () => {
+  await p?.cleanup();
+  await removeTree(work);
+});
+
+/** Run the real AWS CLI v2 against the platform with the credentials file it wrote. */
+function aws(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      AWS,
+      ['--profile', 'modelfn', '--endpoint-url', p!.url, '--output', 'json', ...args],
+      {
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          HOME: work,
+          AWS_SHARED_CREDENTIALS_FILE: join(p!.dataDir, 'credentials'),
+          AWS_CONFIG_FILE: join(p!.dataDir, 'aws-config'),
+          AWS_PAGER: '',
+          AWS_EC2_METADATA_DISABLED: 'true',
+        },
+      },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+async function code(version: string): Promise<string> {
+  const dir = join(work, `src-${version}`);
+  await import('node:fs/promises').then((fs) => fs.mkdir(dir, { recursive: true }));
+  await writeFile(join(dir, 'index.js'), `exports.handler = async (event, context) => ({ version: '${version}', fnVersion: context.functionVersion, event });\n`);
+  const zip = join(work, `${version}.zip`);
+  await writeFile(zip, await zipDirectory(dir));
+  return zip;
+}
+
+test('the AWS CLI v2 runs create -> invoke -> update -> publish -> alias -> invoke alias -> delete', async (t) => {
+  if (!need(t, requirements.awscli)) return;
+  p = await startPlatform({ auth: true });
+  const created = await aws(['lambda', 'create-function', '--function-name', 'cli-fn', '--runtime', 'nodejs20.x', '--role', 'arn:aws:iam::000000000000:role/r', '--handler', 'index.handler', '--zip-file', `fileb://${await code('v1')}`]);
+  assert.equal(created.code, 0, created.stderr);
+  assert.equal(JSON.parse(created.stdout).FunctionName, 'cli-fn');
+
+  const out = join(work, 'out.json');
+  const invoked = await aws(['lambda', 'invoke', '--function-name', 'cli-fn', '--cli-binary-format', 'raw-in-base64-out', '--payload', '{"hello":"cli"}', out]);
+  assert.equal(invoked.code, 0, invoked.stderr);
+  assert.equal(JSON.parse(invoked.stdout).StatusCode, 200);
+  const result = JSON.parse(await readFile(out, 'utf8'));
+  assert.deepEqual(result, { version: 'v1', fnVersion: '$LATEST', event: { hello: 'cli' } });
+
+  const updated = await aws(['lambda', 'update-function-code', '--function-name', 'cli-fn', '--zip-file', `fileb://${await code('v2')}`]);
+  assert.equal(updated.code, 0, updated.stderr);
+  const published = await aws(['lambda', 'publish-version', '--function-name', 'cli-fn']);
+  assert.equal(published.code, 0, published.stderr);
+  assert.equal(JSON.parse(published.stdout).Version, '1');
+  const alias = await aws(['lambda', 'create-alias', '--function-name', 'cli-fn', '--name', 'prod', '--function-version', '1']);
+  assert.equal(alias.code, 0, alias.stderr);
+
+  await aws(['lambda', 'update-function-code', '--function-name', 'cli-fn', '--zip-file', `fileb://${await code('v3')}`]);
+  const viaAlias = await aws(['lambda', 'invoke', '--function-name', 'cli-fn', '--qualifier', 'prod', out]);
+  assert.equal(viaAlias.code, 0, viaAlias.stderr);
+  assert.equal(JSON.parse(viaAlias.stdout).ExecutedVersion, '1');
+  assert.equal(JSON.parse(await readFile(out, 'utf8')).version, 'v2');
+
+  const list = await aws(['lambda', 'list-functions']);
+  assert.equal(list.code, 0, list.stderr);
+  assert.deepEqual(JSON.parse(list.stdout).Functions.map((f: { FunctionName: string }) => f.FunctionName), ['cli-fn']);
+  const tail = await aws(['lambda', 'invoke', '--function-name', 'cli-fn', '--log-type', 'Tail', out]);
+  assert.match(Buffer.from(JSON.parse(tail.stdout).LogResult, 'base64').toString(), /REPORT RequestId/);
+
+  const inUse = await aws(['lambda', 'delete-function', '--function-name', 'cli-fn', '--qualifier', '1']);
+  assert.notEqual(inUse.code, 0);
+  assert.match(inUse.stderr, /ResourceConflictException/);
+  const deleted = await aws(['lambda', 'delete-function', '--function-name', 'cli-fn']);
+  assert.equal(deleted.code, 0, deleted.stderr);
+  const gone = await aws(['lambda', 'get-function', '--function-name', 'cli-fn']);
+  assert.notEqual(gone.code, 0);
+  assert.match(gone.stderr, /ResourceNotFoundException/);
+});
