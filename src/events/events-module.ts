@@ -17,6 +17,12 @@ import { Destinations } from './async/destinations.js';
 import { attachEventIntake } from './async/event-intake.js';
 import { ASYNC_QUEUE_PREFIX } from './queues/queue-names.js';
 import { QueueService } from './queues/queue-service.js';
+import { registerScheduleRoutes } from './api/schedule-routes.js';
+import { registerEventSourceMappingOperations } from './api/event-source-mapping-operations.js';
+import { MappingStore } from './queues/event-source-mappings.js';
+import { MappingPollers } from './queues/mapping-poller.js';
+import { ScheduleRunner } from './schedules/schedule-runner.js';
+import { ScheduleStore } from './schedules/schedule-store.js';
 
 /** The platform settings the event module reads (a subset of PlatformConfig). */
 export interface EventsSettings {
@@ -57,6 +63,7 @@ export class EventsModule {
     readonly configs: AsyncConfigStore,
     readonly records: SqliteRecordStore,
     readonly claims: SqliteScheduleClaims,
+    readonly schedules: ScheduleRunner,
     private readonly options: EventsModuleOptions,
   ) {}
 
@@ -87,13 +94,19 @@ export class EventsModule {
       maxPayloadBytes: settings.maxAsyncPayloadBytes,
     });
     late.invoker = invoker;
-    const module = new EventsModule(queues, invoker, new AsyncConfigStore(registry, clock), records, claims, options);
+    const schedules = new ScheduleRunner({ registry, claims, clock, log, submit: (request) => invoker.submit(request), allowSeconds: settings.scheduleSecondRates });
+    const module = new EventsModule(queues, invoker, new AsyncConfigStore(registry, clock), records, claims, schedules, options);
     module.closers.push(() => {
       database.close();
     });
     module.closers.push(() => queue.close());
     await invoker.start();
     attachEventIntake(registry, invoker);
+    schedules.start();
+    module.sources.push(() => schedules.stop());
+    const pollers = new MappingPollers({ registry, queue, dispatcher: options.dispatcher, clock, log, defaultConcurrency: settings.asyncConcurrency });
+    pollers.start();
+    module.sources.push(() => pollers.stop());
     module.closers.push(() => attachEventIntake(registry, undefined));
     const housekeeping = setInterval(() => {
       const now = clock.now();
@@ -108,7 +121,10 @@ export class EventsModule {
   /** Register the event module's operations on the Lambda API and the modelfn API. */
   mount(admin: AdminRegistrar, lambdaApi: LambdaOperationRegistrar): void {
     registerEventInvokeConfigOperations(lambdaApi, this.configs);
-    registerEventAdminRoutes(admin, { registry: this.options.registry, configs: this.configs, invoker: this.invoker, queues: this.queues, records: this.records });
+    registerEventSourceMappingOperations(lambdaApi, this.options.registry, new MappingStore(this.options.registry, this.queues.queue, this.options.clock));
+    const { registry, clock, settings } = this.options;
+    registerEventAdminRoutes(admin, { registry, configs: this.configs, invoker: this.invoker, queues: this.queues, records: this.records });
+    registerScheduleRoutes(admin, { registry, store: new ScheduleStore(registry, clock, settings.scheduleSecondRates), runner: this.schedules, claims: this.claims });
   }
 
   /** Stop taking work, let running events finish (up to graceMs), close events.db. */
