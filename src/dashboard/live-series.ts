@@ -40,7 +40,9 @@ class Step {
 interface FunctionLive {
   step: Step;
   readonly points: LivePoint[];
-  readonly recent: RecentInvocation[];
+  /** The last invocations as they came (a ring), with when they ended. */
+  readonly recent: Array<{ r: InvocationRecord; ts: number }>;
+  next: number;
 }
 
 export interface LiveSeriesOptions {
@@ -83,17 +85,11 @@ export class LiveSeries extends EventEmitter {
     f.step.requests++;
     if (r.errorType !== undefined) f.step.errors++;
     if (r.billedDurationMs > 0) f.step.latency.observe(r.durationMs / 1000);
-    f.recent.push({
-      requestId: r.requestId,
-      ts: this.now(),
-      version: r.version,
-      durationMs: r.durationMs,
-      billedDurationMs: r.billedDurationMs,
-      ...(r.initDurationMs !== undefined ? { initDurationMs: r.initDurationMs } : {}),
-      ...(r.errorType !== undefined ? { errorType: r.errorType } : {}),
-      ...(r.traceId !== undefined ? { traceId: r.traceId } : {}),
-    });
-    if (f.recent.length > (this.options.recentPerFunction ?? 50)) f.recent.shift();
+    const keep = this.options.recentPerFunction ?? 50;
+    const entry = { r, ts: this.now() };
+    if (f.recent.length < keep) f.recent.push(entry);
+    else f.recent[f.next] = entry;
+    f.next = (f.next + 1) % keep;
   }
 
   onThrottle(functionName: string): void {
@@ -110,8 +106,21 @@ export class LiveSeries extends EventEmitter {
     return (this.functions.get(functionName)?.points ?? []).filter((p) => p.t > since);
   }
 
+  /** The last invocations, newest first. */
   recent(functionName: string): RecentInvocation[] {
-    return [...(this.functions.get(functionName)?.recent ?? [])].reverse();
+    const f = this.functions.get(functionName);
+    if (!f) return [];
+    const ordered = [...f.recent.slice(f.next), ...f.recent.slice(0, f.next)].reverse();
+    return ordered.map(({ r, ts }) => ({
+      requestId: r.requestId,
+      ts,
+      version: r.version,
+      durationMs: r.durationMs,
+      billedDurationMs: r.billedDurationMs,
+      ...(r.initDurationMs !== undefined ? { initDurationMs: r.initDurationMs } : {}),
+      ...(r.errorType !== undefined ? { errorType: r.errorType } : {}),
+      ...(r.traceId !== undefined ? { traceId: r.traceId } : {}),
+    }));
   }
 
   /** The latest point of every function. */
@@ -176,7 +185,7 @@ export class LiveSeries extends EventEmitter {
     let f = this.functions.get(name);
     if (!f) {
       if (this.functions.size >= (this.options.maxFunctions ?? 500)) return undefined;
-      f = { step: new Step(), points: [], recent: [] };
+      f = { step: new Step(), points: [], recent: [], next: 0 };
       this.functions.set(name, f);
     }
     return f;

@@ -61,6 +61,7 @@ export class Telemetry {
 
   close(): void {
     for (const off of this.unsubscribe.splice(0)) off();
+    this.metrics?.close();
     this.metering?.close();
   }
 

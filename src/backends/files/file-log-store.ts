@@ -14,6 +14,8 @@ interface Pending {
 }
 
 const SEGMENT_BYTES = 8 * 1024 * 1024;
+/** A segment also ends after an hour, so age-based retention can drop a quiet function's old lines. */
+const SEGMENT_MAX_AGE_MS = 3_600_000;
 const SEGMENT = /^(\d{13})-(\d+)\.ndjson$/;
 
 /**
@@ -25,7 +27,7 @@ const SEGMENT = /^(\d{13})-(\d+)\.ndjson$/;
 export class FileLogStore implements LogStore {
   private readonly events = new EventEmitter();
   private pending = new Map<string, Pending>();
-  private readonly segments = new Map<string, { file: string; bytes: number }>();
+  private readonly segments = new Map<string, { file: string; bytes: number; firstTs: number }>();
   private seq: number;
   private readonly flushTimer: NodeJS.Timeout;
   private readonly retentionTimer: NodeJS.Timeout;
@@ -144,12 +146,12 @@ export class FileLogStore implements LogStore {
       const newest = (await listSegments(dir)).at(-1);
       if (newest) {
         const file = join(dir, newest.name);
-        current = { file, bytes: (await stat(file).catch(() => ({ size: 0 }))).size };
+        current = { file, bytes: (await stat(file).catch(() => ({ size: 0 }))).size, firstTs: newest.firstTs };
         this.segments.set(fn, current);
       }
     }
-    if (!current || current.bytes + bytes > SEGMENT_BYTES) {
-      current = { file: join(dir, `${String(first.ts).padStart(13, '0')}-${first.seq}.ndjson`), bytes: 0 };
+    if (!current || current.bytes + bytes > SEGMENT_BYTES || first.ts - current.firstTs > SEGMENT_MAX_AGE_MS) {
+      current = { file: join(dir, `${String(first.ts).padStart(13, '0')}-${first.seq}.ndjson`), bytes: 0, firstTs: first.ts };
       this.segments.set(fn, current);
     }
     current.bytes += bytes;
@@ -168,6 +170,16 @@ export class FileLogStore implements LogStore {
         if (!expired && total <= this.retention.maxBytesPerFunction) break;
         await rm(join(dir, segments[i]!.name), { force: true });
         total -= sizes[i]!;
+      }
+      // The newest segment goes too once nothing was written to it since the cutoff.
+      const newest = segments.at(-1);
+      if (newest && newest.firstTs < cutoff) {
+        const file = join(dir, newest.name);
+        const written = await stat(file).then((x) => x.mtimeMs, () => Number.POSITIVE_INFINITY);
+        if (written < cutoff) {
+          if (this.segments.get(decodeURIComponent(fn))?.file === file) this.segments.delete(decodeURIComponent(fn));
+          await rm(file, { force: true });
+        }
       }
     }
   }

@@ -64,7 +64,10 @@ const MINUTE = 60_000;
  * the drained rows to SQLite in one batch). add() is a map lookup and a few adds.
  */
 export class MeterBook {
-  private buckets = new Map<string, UsageRow>();
+  /** The open minute's row of each function version: function -> version -> row. */
+  private current = new Map<string, Map<string, UsageRow>>();
+  /** Rows of earlier minutes not drained yet. */
+  private closed: UsageRow[] = [];
 
   add(r: InvocationRecord, now: number): void {
     const u = this.bucket(r.functionName, r.version, now);
@@ -94,24 +97,29 @@ export class MeterBook {
 
   /** Everything gathered since the last drain. */
   drain(): UsageRow[] {
-    if (this.buckets.size === 0) return [];
-    const rows = [...this.buckets.values()];
-    this.buckets = new Map();
+    const rows = this.closed;
+    this.closed = [];
+    for (const versions of this.current.values()) rows.push(...versions.values());
+    this.current = new Map();
     return rows;
   }
 
   get pending(): number {
-    return this.buckets.size;
+    let n = this.closed.length;
+    for (const versions of this.current.values()) n += versions.size;
+    return n;
   }
 
   private bucket(functionName: string, version: string, now: number): UsageRow {
     const minute = now - (now % MINUTE);
-    const key = `${minute}\u0000${functionName}\u0000${version}`;
-    let row = this.buckets.get(key);
-    if (!row) {
-      row = { minute, functionName, version, ...emptyUsage() };
-      this.buckets.set(key, row);
-    }
+    let versions = this.current.get(functionName);
+    if (!versions) this.current.set(functionName, (versions = new Map()));
+    let row = versions.get(version);
+    if (row && row.minute === minute) return row;
+    // A new minute (or an event stamped in an earlier one): keep the old row for the next drain.
+    if (row) this.closed.push(row);
+    row = { minute, functionName, version, ...emptyUsage() };
+    versions.set(version, row);
     return row;
   }
 }

@@ -1,4 +1,6 @@
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { IntervalHistogram } from 'node:perf_hooks';
+import { Registry } from 'prom-client';
 import type { ColdStartRecord, InvocationRecord } from '../../scheduler/scheduler.js';
 import { BATCH_BUCKETS, DURATION_BUCKETS_S, Histogram, INIT_BUCKETS_S } from './histogram.js';
 import { LabelCap } from './label-cap.js';
@@ -53,7 +55,7 @@ export interface PlatformMetricsOptions {
   readonly evictIdleMs?: number;
   readonly pools: () => readonly PoolSnapshot[];
   readonly batches?: () => Iterable<BatchSizeSource>;
-  /** Node process metrics (CPU, memory, event loop lag) with the prefix modelfn_. */
+  /** The platform process's own CPU, memory and event-loop delay. */
   readonly processMetrics?: boolean;
   readonly now?: () => number;
 }
@@ -74,11 +76,17 @@ export class PlatformMetrics {
   readonly registry = new Registry();
   readonly series: LabelCap<FunctionSeries>;
   private readonly now: () => number;
+  private readonly loopDelay: IntervalHistogram | undefined;
 
   constructor(private readonly options: PlatformMetricsOptions) {
     this.now = options.now ?? Date.now;
     this.series = new LabelCap(options.maxSeries ?? 200, options.evictIdleMs ?? 15 * 60_000, () => new FunctionSeries());
-    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'modelfn_' });
+    if (options.processMetrics !== false) {
+      // Read at scrape time only (prom-client's default set also watches every GC: not here).
+      this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
+      this.loopDelay.enable();
+      this.processFamilies(this.loopDelay);
+    }
     this.family('modelfn_invocations_total', 'Invocations that finished (including function errors), by function and version.', 'counter', () =>
       this.each((labels, s) => [{ labels: { ...labels }, value: s.invocations }]),
     );
@@ -157,6 +165,11 @@ export class PlatformMetrics {
     this.series.forget(functionName);
   }
 
+  /** Stop the event-loop delay monitor. */
+  close(): void {
+    this.loopDelay?.disable();
+  }
+
   /** The exposition text. */
   text(): Promise<string> {
     return this.registry.metrics();
@@ -176,6 +189,26 @@ export class PlatformMetrics {
       aggregator: 'sum',
       get: async () => ({ name, help, type, aggregator: 'sum', values: values() }),
     } as unknown as Parameters<Registry['registerMetric']>[0]);
+  }
+
+  private processFamilies(loop: IntervalHistogram): void {
+    const start = Date.now() / 1000 - process.uptime();
+    this.family('modelfn_process_cpu_seconds_total', 'CPU time of the platform process (user + system), seconds.', 'counter', () => {
+      const u = process.cpuUsage();
+      return [{ labels: {}, value: (u.user + u.system) / 1e6 }];
+    });
+    this.family('modelfn_process_resident_memory_bytes', 'Resident memory of the platform process.', 'gauge', () => [{ labels: {}, value: process.memoryUsage.rss() }]);
+    this.family('modelfn_process_heap_used_bytes', 'V8 heap in use in the platform process.', 'gauge', () => [{ labels: {}, value: process.memoryUsage().heapUsed }]);
+    this.family('modelfn_process_start_time_seconds', 'When the platform process started (epoch seconds).', 'gauge', () => [{ labels: {}, value: start }]);
+    this.family('modelfn_event_loop_delay_seconds', 'Event-loop delay of the platform process since the last scrape (p50, p99, max).', 'gauge', () => {
+      const out = [
+        { labels: { quantile: 'p50' }, value: loop.count > 0 ? loop.percentile(50) / 1e9 : 0 },
+        { labels: { quantile: 'p99' }, value: loop.count > 0 ? loop.percentile(99) / 1e9 : 0 },
+        { labels: { quantile: 'max' }, value: loop.count > 0 ? loop.max / 1e9 : 0 },
+      ];
+      loop.reset();
+      return out;
+    });
   }
 
   private each(samples: (labels: SeriesLabels, s: FunctionSeries) => Sample[]): Sample[] {

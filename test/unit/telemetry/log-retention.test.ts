@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileLogStore } from '../../../src/backends/files/file-log-store.js';
@@ -54,6 +54,26 @@ test('retention by size: the oldest segments go until a function is under its li
     for (let i = 1; i <= 5; i++) names.push(await segment(dir, now - (10 - i) * 60_000, i, 1000));
     await enforce(store);
     assert.deepEqual((await readdir(dir)).sort(), names.slice(3).sort(), 'five 1.1 KB segments against 2.5 KB: the three oldest go');
+    await store.close();
+  });
+});
+
+test('a quiet function: its last segment goes too once nothing was written to it within the limit; segments roll hourly', async () => {
+  const now = Date.now();
+  await withStore(7 * DAY, 1e9, async (store, dir) => {
+    const old = await segment(dir, now - 9 * DAY, 1);
+    const last = await segment(dir, now - 8 * DAY, 2);
+    const stale = new Date(now - 8 * DAY);
+    await utimes(join(dir, last), stale, stale);
+    await enforce(store);
+    assert.deepEqual(await readdir(dir), [], `${old} and ${last} both hold only lines older than 7 days`);
+    // New lines after that start a new segment; a line more than an hour later starts another.
+    store.append({ ts: now - 2 * 3_600_000, functionName: 'fn', version: '$LATEST', instanceId: 'i', requestId: 'a', kind: 'output', message: 'a' });
+    await store.flush();
+    store.append({ ts: now, functionName: 'fn', version: '$LATEST', instanceId: 'i', requestId: 'b', kind: 'output', message: 'b' });
+    await store.flush();
+    assert.equal((await readdir(dir)).length, 2);
+    assert.deepEqual((await store.query({ functionName: 'fn' })).map((r) => r.requestId), ['a', 'b']);
     await store.close();
   });
 });
