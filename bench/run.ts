@@ -1,13 +1,17 @@
 // `npm run bench [section ...]`: every benchmark, each printing a table whose baseline was
-// measured in the same run. Sections: core, sklearn (more are added by later capabilities).
+// measured in the same run. `npm run bench core python` runs only the sections named.
 import { benchCore } from './core.js';
 import { benchLambdaApi } from './lambda-api.js';
+import { benchModelServing } from './model-serving.js';
+import { benchPythonColdStart } from './python-cold-start.js';
 import { benchSklearnForest } from './sklearn-forest.js';
 import { benchTelemetry } from './telemetry.js';
 
 const sections: Record<string, () => Promise<unknown>> = {
   core: () => benchCore(),
+  python: () => benchPythonColdStart(),
   sklearn: () => benchSklearnForest(),
+  models: () => benchModelServing(),
   telemetry: () => benchTelemetry(),
   'lambda-api': () => benchLambdaApi(),
 };
