@@ -10,6 +10,7 @@ import { listCommand, removeCommand, routesCommand } from './commands/list.js';
 import { logsCommand } from './commands/logs.js';
 import { costCommand } from './commands/cost.js';
 import { upCommand } from './commands/up.js';
+import { registerEventCommands } from './commands/event-commands.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -105,6 +106,8 @@ program
   .description('list HTTP routes')
   .option('--json', 'JSON output')
   .action(async (opts, cmd: Command) => routesCommand(await client(cmd), opts));
+
+registerEventCommands(program, client);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CliError) {
