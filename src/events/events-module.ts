@@ -21,6 +21,8 @@ import { registerScheduleRoutes } from './api/schedule-routes.js';
 import { registerEventSourceMappingOperations } from './api/event-source-mapping-operations.js';
 import { MappingStore } from './queues/event-source-mappings.js';
 import { MappingPollers } from './queues/mapping-poller.js';
+import { registerBatchJobRoutes } from './api/batch-job-routes.js';
+import { BatchJobs } from './batch/batch-jobs.js';
 import { ScheduleRunner } from './schedules/schedule-runner.js';
 import { ScheduleStore } from './schedules/schedule-store.js';
 
@@ -64,6 +66,7 @@ export class EventsModule {
     readonly records: SqliteRecordStore,
     readonly claims: SqliteScheduleClaims,
     readonly schedules: ScheduleRunner,
+    readonly jobs: BatchJobs,
     private readonly options: EventsModuleOptions,
   ) {}
 
@@ -95,7 +98,8 @@ export class EventsModule {
     });
     late.invoker = invoker;
     const schedules = new ScheduleRunner({ registry, claims, clock, log, submit: (request) => invoker.submit(request), allowSeconds: settings.scheduleSecondRates });
-    const module = new EventsModule(queues, invoker, new AsyncConfigStore(registry, clock), records, claims, schedules, options);
+    const jobs = new BatchJobs({ registry, dispatcher: options.dispatcher, blobs: options.blobs, records, clock, log, dir: join(options.dataDir, 'jobs') });
+    const module = new EventsModule(queues, invoker, new AsyncConfigStore(registry, clock), records, claims, schedules, jobs, options);
     module.closers.push(() => {
       database.close();
     });
@@ -107,6 +111,8 @@ export class EventsModule {
     const pollers = new MappingPollers({ registry, queue, dispatcher: options.dispatcher, clock, log, defaultConcurrency: settings.asyncConcurrency });
     pollers.start();
     module.sources.push(() => pollers.stop());
+    await jobs.resume();
+    module.sources.push(() => jobs.stop());
     module.closers.push(() => attachEventIntake(registry, undefined));
     const housekeeping = setInterval(() => {
       const now = clock.now();
@@ -124,6 +130,7 @@ export class EventsModule {
     registerEventSourceMappingOperations(lambdaApi, this.options.registry, new MappingStore(this.options.registry, this.queues.queue, this.options.clock));
     const { registry, clock, settings } = this.options;
     registerEventAdminRoutes(admin, { registry, configs: this.configs, invoker: this.invoker, queues: this.queues, records: this.records });
+    registerBatchJobRoutes(admin, { jobs: this.jobs, blobs: this.options.blobs, records: this.records });
     registerScheduleRoutes(admin, { registry, store: new ScheduleStore(registry, clock, settings.scheduleSecondRates), runner: this.schedules, claims: this.claims });
   }
 

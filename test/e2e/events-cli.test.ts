@@ -110,3 +110,37 @@ test('CLI: async-config, invocations, dlq, queue and schedule commands', async (
   assert.match(badSched.stderr, /expression: .*plural/);
   assert.match((await cli(p.url, ['schedule', 'cli-rec', '--rm'])).stdout, /removed schedule/);
 });
+
+test('batch jobs over the API for stored files: upload, start, follow, download; bad input names the field', async () => {
+  const csv = `${Array.from({ length: 300 }, (_, i) => `${i},1`).join('\n')}\n`;
+  const up = await fetch(`${p.url}/_modelfn/v1/files`, { method: 'POST', body: csv, headers: { 'content-type': 'application/octet-stream' } });
+  assert.equal(up.status, 201);
+  const { sha256 } = (await up.json()) as any;
+  const post = (body: unknown) => fetch(`${p.url}/_modelfn/v1/batch-jobs`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  const started = await post({ function: 'summer', input: sha256, format: 'csv', chunkRows: 50, concurrency: 3 });
+  assert.equal(started.status, 202);
+  const job = (await started.json()) as any;
+  assert.equal(job.kind, 'job');
+  const done = await eventually(async () => {
+    const r = (await (await fetch(`${p.url}/_modelfn/v1/batch-jobs/${job.id}`)).json()) as any;
+    return r.status === 'succeeded' || r.status === 'failed' ? r : undefined;
+  }, 20_000, 'the job to finish');
+  assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+  assert.equal(done.detail.rowsDone, 300);
+  const output = await (await fetch(`${p.url}/_modelfn/v1/batch-jobs/${job.id}/output`)).text();
+  assert.deepEqual(output.trim().split('\n').map(Number), Array.from({ length: 300 }, (_, i) => i + 1));
+  const listed = await cli(p.url, ['invocations', 'summer', '--kind', 'job', '--json']);
+  assert.ok(JSON.parse(listed.stdout).some((r: any) => r.id === job.id));
+
+  const cases: Array<[unknown, number, RegExp]> = [
+    [{ function: 'ghost', input: sha256, format: 'csv' }, 404, /not found/i],
+    [{ function: 'summer', input: 'f'.repeat(64), format: 'csv' }, 400, /input: no uploaded file/],
+    [{ function: 'summer', input: sha256, format: 'xml' }, 400, /format: must be csv or jsonl/],
+    [{ function: 'summer', input: sha256, format: 'csv', chunkRows: 0 }, 400, /chunkRows: must be between 1 and 100000/],
+  ];
+  for (const [body, status, re] of cases) {
+    const res = await post(body);
+    assert.equal(res.status, status, JSON.stringify(body));
+    assert.match(((await res.json()) as any).message, re);
+  }
+});
