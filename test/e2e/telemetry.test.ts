@@ -120,6 +120,15 @@ test('logs: time ranges through the API and `modelfn logs --since`; the platform
     return body.records.some((l) => l.message.startsWith(`REPORT RequestId: ${requestId}`)) ? body.records : undefined;
   }, 10_000, 'the REPORT line');
   assert.ok(lines.every((l) => l.requestId === requestId), 'since excludes earlier invocations');
+  const mid = Date.now();
+  await new Promise((r) => setTimeout(r, 20));
+  const later = (await invoke(p.url, 'probe', { marker: 2 })).headers.get('x-amzn-requestid')!;
+  const range = await eventually(async () => {
+    const all = (await (await fetch(`${p.url}/_modelfn/v1/functions/probe/logs?since=${before - 1}`)).json()) as { records: Array<{ requestId: string; message: string }> };
+    if (!all.records.some((l) => l.message.startsWith(`REPORT RequestId: ${later}`))) return undefined;
+    return (await (await fetch(`${p.url}/_modelfn/v1/functions/probe/logs?since=${before - 1}&until=${mid}`)).json()) as { records: Array<{ requestId: string }> };
+  }, 10_000, 'the second REPORT line');
+  assert.ok(range.records.length > 0 && range.records.every((l) => l.requestId === requestId), 'since + until bound the lines to one invocation');
   const future = (await (await fetch(`${p.url}/_modelfn/v1/functions/probe/logs?since=${Date.now() + 60_000}`)).json()) as { records: unknown[] };
   assert.deepEqual(future.records, []);
   const viaCli = await cli(p.url, ['logs', 'probe', '--since', '10m']);

@@ -11,11 +11,12 @@ import { trackStream } from '../../server/http/streams.js';
  */
 export async function streamLogs(logs: LogStore, req: IncomingMessage, res: ServerResponse, name: string, query: URLSearchParams): Promise<void> {
   const since = parseTime(query.get('since'));
+  const until = parseTime(query.get('until'));
   const limit = query.has('limit') ? Number(query.get('limit')) : 200;
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new ModelfnError('INVALID_PARAMETER', 'limit must be a whole number from 1 to 10000');
   const requestId = query.get('requestId') ?? undefined;
   const follow = query.get('follow') === '1' || query.get('follow') === 'true';
-  const records = await logs.query({ functionName: name, since, requestId, limit });
+  const records = await logs.query({ functionName: name, since, until, requestId, limit });
   const renderer = new LogRenderer();
   if (!follow) {
     sendJson(res, 200, { records: renderer.render(records) });
