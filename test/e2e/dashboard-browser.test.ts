@@ -210,3 +210,24 @@ test('dashboard sign-in in Chromium: wrong secret refused, session cookie HttpOn
   await page.reload();
   await page.waitForSelector('#login-form');
 });
+
+test('dashboard on a platform with access keys: sign in with the key pair the platform wrote; unsigned API and dashboard calls are refused', async (t) => {
+  if (!need(t, requirements.chromium)) return;
+  const p: RunningPlatform = await startPlatform({ auth: true });
+  t.after(() => p.cleanup());
+  const { readCredentialsFile } = await import('../../src/auth/credentials-file.js');
+  const creds = (await readCredentialsFile(join(p.dataDir, 'credentials')))!;
+  assert.ok(creds.accessKeyId.startsWith('AKIA'));
+  assert.equal((await fetch(`${p.url}/ui/api/overview`)).status, 401);
+  assert.equal((await fetch(`${p.url}/_modelfn/v1/cost`)).status, 403, 'the metering API takes signed requests like the rest of the modelfn API');
+  const { page } = await browser(t);
+  await page.goto(`${p.url}/ui`);
+  await page.waitForSelector('#login-form');
+  await page.fill('input[name=accessKeyId]', creds.accessKeyId);
+  await page.fill('input[name=secretAccessKey]', creds.secretAccessKey);
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('#no-functions');
+  assert.match((await page.textContent('#who'))!, new RegExp(creds.accessKeyId));
+  await page.click('nav a[href="#/cost"]');
+  await page.waitForSelector('#cost-table');
+});
