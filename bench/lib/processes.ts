@@ -45,7 +45,7 @@ export function startServer(args: string[], ready: RegExp, env: Record<string, s
 export async function startPlatform(env: Record<string, string> = {}, args: string[] = []): Promise<Server & { dataDir: string }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'modelfn-bench-'));
   const server = await startServer(
-    [fromPackageRoot('bin', 'modelfn.js'), 'up', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...args],
+    [fromPackageRoot('bin', 'modelfn.js'), 'up', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', '--auth', 'none', ...args],
     /modelfn is up at (http:\/\/\S+)/,
     env,
     async () => {
