@@ -162,8 +162,8 @@ export class Platform {
         },
       });
       const urls = new FunctionUrlSurface({ registry, dispatcher: models, clock, maxRequestBytes: config.maxSyncPayloadBytes, authenticator: auth.authenticator });
-      const oip = new OipSurface({ registry, models, maxRequestBytes: config.maxSyncPayloadBytes, version: MODELFN_VERSION, accepting: () => accepting });
-      const v1 = new V1Surface({ registry, models, maxRequestBytes: config.maxSyncPayloadBytes });
+      const oip = new OipSurface({ registry, models, maxRequestBytes: config.maxSyncPayloadBytes, version: MODELFN_VERSION, accepting: () => accepting, authenticator: auth.authenticator });
+      const v1 = new V1Surface({ registry, models, maxRequestBytes: config.maxSyncPayloadBytes, authenticator: auth.authenticator });
       // User routes may not use the prefixes of the platform's own surfaces.
       reserved = ['/_modelfn', ...lambdaApi.prefixes, ...urls.prefixes, '/2018-06-01', ...v1.prefixes, ...oip.prefixes, '/metrics', '/ui'];
       const admin = new AdminSurface({

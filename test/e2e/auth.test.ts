@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { readCredentialsFile } from '../../src/auth/credentials-file.js';
 import { RequestSigner } from '../../src/cli/signer.js';
 import { CLI, fixture, startPlatform } from '../support/platform.js';
+import { fromPackageRoot } from '../../src/shared/paths.js';
 
 function cliAs(url: string, env: Record<string, string>, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -77,6 +78,30 @@ test('a restart keeps the same keys; keys from the environment work too', async 
     } finally {
       await again.cleanup();
     }
+  } finally {
+    await p.cleanup();
+  }
+});
+
+test('model inference over OIP and V1 needs a signature when the platform has auth; health stays public', async () => {
+  const p = await startPlatform({ auth: true });
+  try {
+    const asOwner = { MODELFN_HOME: p.dataDir };
+    const deployed = await cliAs(p.url, asOwner, ['deploy', fromPackageRoot('examples', 'iris-joblib', 'model.joblib')]);
+    assert.equal(deployed.code, 0, deployed.stderr);
+    assert.match(deployed.stdout, /iris-joblib/, 'a model file called "model" takes its folder\'s name');
+    const body = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP64', data: [5.1, 3.5, 1.4, 0.2] }] });
+    const unsigned = await fetch(`${p.url}/v2/models/iris-joblib/infer`, { method: 'POST', body });
+    assert.equal(unsigned.status, 403);
+    assert.match(((await unsigned.json()) as { error: string }).error, /Missing Authentication Token/);
+    assert.equal((await fetch(`${p.url}/v1/models/iris-joblib`)).status, 403);
+    assert.equal((await fetch(`${p.url}/v2/health/ready`)).status, 200);
+    const credentials = (await readCredentialsFile(join(p.dataDir, 'credentials')))!;
+    const url = new URL(`${p.url}/v2/models/iris-joblib/infer`);
+    const headers = await new RequestSigner(credentials, 'us-east-1', 'lambda').sign('POST', url, { 'content-type': 'application/json' }, Buffer.from(body));
+    const signed = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+    assert.equal(signed.status, 200, await signed.clone().text());
+    assert.equal(((await signed.json()) as { model_name: string }).model_name, 'iris-joblib');
   } finally {
     await p.cleanup();
   }

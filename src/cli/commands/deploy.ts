@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { zipSync } from 'fflate';
 import { zipDirectory } from '../../artifacts/zip-directory.js';
@@ -80,7 +80,7 @@ export async function deployCommand(client: PlatformClient, path: string, opts: 
  */
 async function deployModel(client: PlatformClient, path: string, opts: DeployOptions): Promise<void> {
   const file = basename(path);
-  const name = opts.name ?? file.split('.')[0]!.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
+  const name = opts.name ?? defaultModelName(path, file);
   if (opts.runtime !== undefined && opts.runtime !== 'model') throw new CliError(`${file} is a model file: its runtime is "model", not ${opts.runtime}`);
   const zip = Buffer.from(zipSync({ [file]: [await readFile(path), { level: 6 }] }));
   const uploaded = client.parse<{ sha256: string }>(await client.request('POST', '/_modelfn/v1/bundles', zip, { 'content-type': 'application/zip' }));
@@ -132,6 +132,14 @@ function withRouteAuth<T extends object>(route: T, auth: string | undefined): T 
   if (auth === undefined) return route;
   if (auth !== 'none' && auth !== 'aws_iam') throw new CliError(`--route-auth must be none or aws_iam, not ${JSON.stringify(auth)}`);
   return { ...route, auth };
+}
+
+/** examples/iris-joblib/model.joblib is "iris-joblib": a file called just "model" names nothing. */
+function defaultModelName(path: string, file: string): string {
+  const stem = file.split('.')[0]!;
+  const generic = /^(model|clf|classifier|regressor|estimator|pipeline)$/i.test(stem);
+  const raw = generic ? basename(dirname(resolve(path))) : stem;
+  return raw.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64) || 'model';
 }
 
 export function parseRoute(text: string, payloadFormat?: string): { method: string; path: string; qualifier?: string; payloadFormat?: string } {

@@ -10,6 +10,7 @@ import { newRequestId } from '../../shared/ids.js';
 import { readBody } from '../../server/http/body.js';
 import type { RequestTarget } from '../../server/http/request-url.js';
 import type { Surface } from '../../server/surface.js';
+import type { SigV4Authenticator } from '../../auth/authenticator.js';
 import { parseModelBody, resolveModel, sendModelError, sendModelJson, versionsOf } from './model-access.js';
 import { statisticsResponse } from './statistics.js';
 
@@ -20,6 +21,11 @@ export interface OipSurfaceOptions {
   readonly version: string;
   /** False while the platform drains: server-ready answers 503. */
   readonly accepting: () => boolean;
+  /**
+   * Signatures for everything but the health probes: OIP reaches every model function by name, so
+   * on a platform with authentication it is an API, not a public endpoint (routes are the public way).
+   */
+  readonly authenticator?: SigV4Authenticator;
 }
 
 type Params = Record<string, string>;
@@ -60,6 +66,10 @@ export class OipSurface implements Surface {
         const allowed = METHODS.filter((m) => safeFind(this.router, m, target.rawPath));
         if (allowed.length > 0) throw new ModelfnError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${target.rawPath}; allowed: ${allowed.join(', ')}`, { details: { allowed: allowed.join(', ') } });
         throw new ModelfnError('RESOURCE_NOT_FOUND', `no Open Inference Protocol endpoint matches ${method} ${target.rawPath}`);
+      }
+      if (this.options.authenticator && !target.rawPath.startsWith('/v2/health/')) {
+        const body = await readBody(req, this.options.maxRequestBytes);
+        this.options.authenticator.authenticate({ req, rawPath: target.rawPath, rawQuery: target.rawQuery, body }, ['lambda', 'execute-api']);
       }
       const params: Params = {};
       for (const [k, v] of Object.entries(found.params)) if (v !== undefined) params[k] = v;

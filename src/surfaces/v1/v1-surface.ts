@@ -13,12 +13,15 @@ import { newRequestId } from '../../shared/ids.js';
 import { readBody } from '../../server/http/body.js';
 import type { RequestTarget } from '../../server/http/request-url.js';
 import type { Surface } from '../../server/surface.js';
+import type { SigV4Authenticator } from '../../auth/authenticator.js';
 import { parseModelBody, resolveModel, sendModelError, sendModelJson, versionsOf } from '../oip/model-access.js';
 
 export interface V1SurfaceOptions {
   readonly registry: Registry;
   readonly models: ModelDispatcher;
   readonly maxRequestBytes: number;
+  /** Signatures on every V1 endpoint when the platform runs with authentication (see OipSurface). */
+  readonly authenticator?: SigV4Authenticator;
 }
 
 /** /v1/models/{name}[/versions/{version}][:predict | /metadata] */
@@ -47,6 +50,10 @@ export class V1Surface implements Surface {
   async handle(req: IncomingMessage, res: ServerResponse, target: RequestTarget): Promise<void> {
     const requestId = newRequestId();
     try {
+      if (this.options.authenticator) {
+        const body = await readBody(req, this.options.maxRequestBytes);
+        this.options.authenticator.authenticate({ req, rawPath: target.rawPath, rawQuery: target.rawQuery, body }, ['lambda', 'execute-api']);
+      }
       const path = parsePath(target.rawPath);
       const method = req.method ?? 'GET';
       if (!path) throw new ModelfnError('RESOURCE_NOT_FOUND', `no KServe V1 endpoint matches ${method} ${target.rawPath}`);
