@@ -177,6 +177,7 @@ test('dashboard sign-in in Chromium: wrong secret refused, session cookie HttpOn
   const { page, context } = await browser(t);
   await page.goto(`${url}/ui`);
   await page.waitForSelector('#login-form');
+  assert.equal(await page.isVisible('#nav'), false, 'no navigation before signing in');
   await page.screenshot({ path: join(shots, 'login.png') });
   await assertPng(join(shots, 'login.png'));
 

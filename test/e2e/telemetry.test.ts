@@ -10,6 +10,7 @@ before(async () => {
   p = await startPlatform({ args: ['--log-level', 'info'] });
   await mustDeploy(p.url, 'probe', fixture('functions', 'telemetry-probe'), { memoryMb: 256, routes: [{ method: 'POST', path: '/probe' }] });
   await mustDeploy(p.url, 'narrow', fixture('functions', 'telemetry-probe'), { memoryMb: 128, reservedConcurrency: 1 });
+  await mustDeploy(p.url, 'idle', fixture('functions', 'telemetry-probe'), { memoryMb: 1024 });
 });
 
 after(async () => {
@@ -90,6 +91,7 @@ test('metering and cost: the API and `modelfn cost` show requests, GB-s with ini
   const aws = (probe.requests * 0.2) / 1e6 + probe.gbSeconds * 0.0000166667;
   assert.ok(Math.abs(probe.costs['aws-lambda'] - aws) < 1e-12);
   assert.equal(cost.freeTiers, 'excluded');
+  assert.equal(cost.functions.find((f: any) => f.functionName === 'idle'), undefined, 'a deployed function that was never called costs nothing');
   const narrow = cost.functions.find((f: any) => f.functionName === 'narrow');
   assert.ok(narrow.throttles > 0, 'throttles are metered');
 
