@@ -8,6 +8,7 @@ import { deployCommand } from './commands/deploy.js';
 import { invokeCommand } from './commands/invoke.js';
 import { listCommand, removeCommand, routesCommand } from './commands/list.js';
 import { logsCommand } from './commands/logs.js';
+import { keysCreateCommand, keysListCommand, keysRevokeCommand } from './commands/keys.js';
 import { costCommand } from './commands/cost.js';
 import { upCommand } from './commands/up.js';
 import { registerEventCommands } from './commands/event-commands.js';
@@ -100,6 +101,25 @@ program
   .option('--function <name>', 'only one function')
   .option('--json', 'JSON output')
   .action(async (opts, cmd: Command) => costCommand(await client(cmd), opts));
+
+const keys = program.command('keys').description('manage access keys (admin keys only)');
+keys
+  .command('create')
+  .description('create a key pair for a tenant; the secret is printed once')
+  .requiredOption('--tenant <name>', 'tenant (namespace) the key belongs to')
+  .option('--admin', 'an admin key: manages keys and sees every tenant')
+  .option('--description <text>', 'what the key is for')
+  .option('--json', 'JSON output')
+  .action(async (opts, cmd: Command) => keysCreateCommand(await client(cmd), opts));
+keys
+  .command('ls')
+  .description('list keys (never their secrets)')
+  .option('--json', 'JSON output')
+  .action(async (opts, cmd: Command) => keysListCommand(await client(cmd), opts));
+keys
+  .command('revoke <accessKeyId>')
+  .description('revoke a key at once')
+  .action(async (id, _opts, cmd: Command) => keysRevokeCommand(await client(cmd), id));
 
 program
   .command('routes')

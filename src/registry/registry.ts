@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { ModelfnError } from '../shared/errors.js';
+import { DEFAULT_TENANT, asPlatform, canAccessTenant, currentPrincipal } from '../auth/principal-context.js';
 import type { InvocationTarget } from '../scheduler/invocation.js';
 import type { AccountContext } from './arn.js';
 import { functionArn } from './arn.js';
@@ -38,21 +39,27 @@ export class Registry extends EventEmitter {
     this.unwatch?.();
   }
 
+  /** A function the current caller may see (another tenant's functions do not exist for it). */
   get(name: string): FunctionDocument | undefined {
-    return this.docs.get(name)?.doc;
+    const doc = this.docs.get(name)?.doc;
+    return doc && canAccessTenant(doc.tenant) ? doc : undefined;
   }
 
   getStored(name: string): StoredDocument | undefined {
-    return this.docs.get(name);
+    const stored = this.docs.get(name);
+    return stored && canAccessTenant(stored.doc.tenant) ? stored : undefined;
   }
 
   list(): FunctionDocument[] {
-    return [...this.docs.values()].map((s) => s.doc).sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.docs.values()]
+      .map((s) => s.doc)
+      .filter((doc) => canAccessTenant(doc.tenant))
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** The configuration a call runs: $LATEST, a published version, or an alias (weighted). */
   resolve(name: string, qualifier?: string): Resolution {
-    const doc = this.docs.get(name)?.doc;
+    const doc = this.get(name);
     if (!doc) throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${functionArn(this.account, name, qualifier)}`);
     const config = this.configFor(doc, qualifier);
     return {
@@ -72,7 +79,10 @@ export class Registry extends EventEmitter {
   async update(name: string, mutate: (doc: FunctionDocument | undefined) => FunctionDocument | null): Promise<StoredDocument | undefined> {
     for (let attempt = 0; ; attempt++) {
       const current = await this.store.get(name);
-      const next = mutate(current?.doc);
+      // Names are platform-wide: another tenant's function of this name is taken, not visible.
+      if (current && !canAccessTenant(current.doc.tenant)) throw new ModelfnError('CONFLICT', `Function already exist: ${name}`);
+      const mutated = mutate(current?.doc);
+      const next = mutated && mutated.tenant === undefined ? { ...mutated, tenant: current?.doc.tenant ?? currentPrincipal()?.tenant ?? DEFAULT_TENANT } : mutated;
       if (next === null) {
         if (current) await this.store.delete(name, current.revision);
         return undefined;
@@ -117,6 +127,7 @@ export class Registry extends EventEmitter {
     } else if (!this.docs.delete(change.name)) {
       return;
     }
-    this.emit('change', change);
+    // Listeners rebuild platform-wide views (route tables, pools): never through a caller's tenant.
+    asPlatform(() => this.emit('change', change));
   }
 }

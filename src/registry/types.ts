@@ -74,6 +74,8 @@ export interface AliasConfig {
 
 export interface FunctionDocument {
   readonly name: string;
+  /** The tenant (namespace) owning the function; absent means "default". */
+  readonly tenant?: string;
   readonly createdAt: string;
   readonly latest: FunctionConfig;
   /** Published versions by number. */

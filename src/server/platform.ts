@@ -175,6 +175,7 @@ export class Platform {
         version: MODELFN_VERSION,
         authenticator: auth.authenticator,
         codeLinks,
+        keys: auth.keys,
       });
       // Provisioned concurrency: the scheduler keeps the floors the registry asks for.
       const applyProvisioned = () => scheduler.applyProvisioned(provisionedFloors(registry));

@@ -14,8 +14,10 @@ import { readBody } from '../../server/http/body.js';
 import { closeAfterResponse, sendJson } from '../../server/http/respond.js';
 import type { RequestTarget } from '../../server/http/request-url.js';
 import type { Surface } from '../../server/surface.js';
+import { runAs } from '../../auth/principal-context.js';
 import type { SigV4Authenticator } from '../../auth/authenticator.js';
-import type { Principal } from '../../auth/access-keys.js';
+import type { KeyStore, Principal } from '../../auth/access-keys.js';
+import { registerKeyEndpoints } from './keys-endpoints.js';
 import type { CodeLinks } from '../../auth/code-links.js';
 import { functionView } from './function-view.js';
 import { streamLogs } from './logs-endpoint.js';
@@ -31,6 +33,8 @@ export interface AdminDeps {
   readonly authenticator?: SigV4Authenticator;
   /** Verifies GetFunction's short-lived code download links. */
   readonly codeLinks?: CodeLinks;
+  /** Access keys (managed by admin keys under /_modelfn/v1/keys). */
+  readonly keys?: KeyStore;
 }
 
 export interface EndpointOptions {
@@ -77,6 +81,7 @@ export class AdminSurface implements Surface {
     this.on('DELETE', '/_modelfn/v1/functions/:name', (_req, res, p) => this.remove(res, p.name!));
     this.on('GET', '/_modelfn/v1/functions/:name/logs', (req, res, p, q) => this.logs(req, res, p.name!, q));
     this.on('GET', '/_modelfn/v1/routes', async (_req, res) => this.routes(res));
+    if (deps.keys) registerKeyEndpoints(this, deps.keys);
   }
 
   /** Add an endpoint; it is authenticated here (SigV4) unless it is public. */
@@ -96,13 +101,15 @@ export class AdminSurface implements Surface {
         throw new ModelfnError('RESOURCE_NOT_FOUND', `no modelfn API endpoint matches ${method} ${target.rawPath}`);
       }
       const endpoint = found.store as Endpoint;
+      let principal: Principal | undefined;
       if (!endpoint.public && this.deps.authenticator) {
         const body = await readBody(req, endpoint.maxBodyBytes);
-        principals.set(req, this.deps.authenticator.authenticate({ req, rawPath: target.rawPath, rawQuery: target.rawQuery, body }, ['modelfn', 'lambda']));
+        principal = this.deps.authenticator.authenticate({ req, rawPath: target.rawPath, rawQuery: target.rawQuery, body }, ['modelfn', 'lambda']);
+        principals.set(req, principal);
       }
       const params: Record<string, string> = {};
       for (const [k, v] of Object.entries(found.params)) if (v !== undefined) params[k] = v;
-      await endpoint.handler(req, res, params, new URLSearchParams(target.rawQuery));
+      await runAs(principal, () => endpoint.handler(req, res, params, new URLSearchParams(target.rawQuery)));
     } catch (err) {
       const error = toModelfnError(err);
       if (error.details.close === true) closeAfterResponse(res);

@@ -3,6 +3,8 @@ import { ModelfnError, toModelfnError } from '../../shared/errors.js';
 import { newRequestId } from '../../shared/ids.js';
 import type { Clock } from '../../shared/clock.js';
 import type { SigV4Authenticator } from '../../auth/authenticator.js';
+import type { Principal } from '../../auth/access-keys.js';
+import { runAs } from '../../auth/principal-context.js';
 import type { Registry } from '../../registry/registry.js';
 import type { Dispatcher } from '../../scheduler/dispatcher.js';
 import { readBody } from '../../server/http/body.js';
@@ -57,11 +59,12 @@ export class FunctionUrlSurface implements Surface {
         mapped = { status: 204, headers: {}, body: Buffer.alloc(0) };
       } else {
         const body = await readBody(req, this.deps.maxRequestBytes);
+        let principal: Principal | undefined;
         if (entry.url.authType === 'AWS_IAM') {
           if (!this.deps.authenticator) throw new ModelfnError('ACCESS_DENIED', 'this function URL requires AWS_IAM authentication, which is disabled on this platform');
-          this.deps.authenticator.authenticate({ req, rawPath: target.rawPath, rawQuery: target.rawQuery, body }, ['lambda']);
+          principal = this.deps.authenticator.authenticate({ req, rawPath: target.rawPath, rawQuery: target.rawQuery, body }, ['lambda']);
         }
-        const resolution = this.deps.registry.resolve(entry.name, entry.url.qualifier || undefined);
+        const resolution = runAs(principal, () => this.deps.registry.resolve(entry.name, entry.url.qualifier || undefined));
         const payload = codec.buildEvent(
           {
             method: req.method ?? 'GET',

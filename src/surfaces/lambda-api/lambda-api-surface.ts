@@ -8,6 +8,7 @@ import type { Surface } from '../../server/surface.js';
 import type { SigV4Authenticator } from '../../auth/authenticator.js';
 import type { Principal } from '../../auth/access-keys.js';
 import { readBody } from '../../server/http/body.js';
+import { runAs } from '../../auth/principal-context.js';
 import { sendAwsError } from './aws-errors.js';
 import type { InvokeDeps } from './invoke.js';
 import { handleInvoke } from './invoke.js';
@@ -84,12 +85,15 @@ export class LambdaApiSurface implements Surface {
       const registered = found.store as Registered;
       // The body is read once, here: the signature covers it; operations get it from the cache.
       const body = await readBody(req, registered.maxBodyBytes);
+      let principal: Principal | undefined;
       if (this.options.authenticator) {
-        principals.set(req, this.options.authenticator.authenticate({ req, rawPath: target.rawPath, rawQuery: target.rawQuery, body }, ['lambda']));
+        principal = this.options.authenticator.authenticate({ req, rawPath: target.rawPath, rawQuery: target.rawQuery, body }, ['lambda']);
+        principals.set(req, principal);
       }
       const params: Record<string, string> = {};
       for (const [k, v] of Object.entries(found.params)) if (v !== undefined) params[k] = v;
-      await registered.op(req, res, params, new URLSearchParams(target.rawQuery), requestId);
+      // The operation runs as its caller: the registry shows it only its own tenant's functions.
+      await runAs(principal, () => registered.op(req, res, params, new URLSearchParams(target.rawQuery), requestId));
     } catch (err) {
       if (res.headersSent) {
         res.destroy();

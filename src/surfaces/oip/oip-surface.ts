@@ -11,6 +11,8 @@ import { readBody } from '../../server/http/body.js';
 import type { RequestTarget } from '../../server/http/request-url.js';
 import type { Surface } from '../../server/surface.js';
 import type { SigV4Authenticator } from '../../auth/authenticator.js';
+import type { Principal } from '../../auth/access-keys.js';
+import { runAs } from '../../auth/principal-context.js';
 import { parseModelBody, resolveModel, sendModelError, sendModelJson, versionsOf } from './model-access.js';
 import { statisticsResponse } from './statistics.js';
 
@@ -67,13 +69,14 @@ export class OipSurface implements Surface {
         if (allowed.length > 0) throw new ModelfnError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${target.rawPath}; allowed: ${allowed.join(', ')}`, { details: { allowed: allowed.join(', ') } });
         throw new ModelfnError('RESOURCE_NOT_FOUND', `no Open Inference Protocol endpoint matches ${method} ${target.rawPath}`);
       }
+      let principal: Principal | undefined;
       if (this.options.authenticator && !target.rawPath.startsWith('/v2/health/')) {
         const body = await readBody(req, this.options.maxRequestBytes);
-        this.options.authenticator.authenticate({ req, rawPath: target.rawPath, rawQuery: target.rawQuery, body }, ['lambda', 'execute-api']);
+        principal = this.options.authenticator.authenticate({ req, rawPath: target.rawPath, rawQuery: target.rawQuery, body }, ['lambda', 'execute-api']);
       }
       const params: Params = {};
       for (const [k, v] of Object.entries(found.params)) if (v !== undefined) params[k] = v;
-      await (found.store as Handler)(req, res, params, requestId);
+      await runAs(principal, () => (found.store as Handler)(req, res, params, requestId));
     } catch (err) {
       sendModelError(res, err, requestId);
     }

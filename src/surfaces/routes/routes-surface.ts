@@ -7,6 +7,8 @@ import type { Clock } from '../../shared/clock.js';
 import type { Registry } from '../../registry/registry.js';
 import type { Dispatcher } from '../../scheduler/dispatcher.js';
 import type { SigV4Authenticator } from '../../auth/authenticator.js';
+import type { Principal } from '../../auth/access-keys.js';
+import { runAs } from '../../auth/principal-context.js';
 import { readBody } from '../../server/http/body.js';
 import { closeAfterResponse } from '../../server/http/respond.js';
 import type { RequestTarget } from '../../server/http/request-url.js';
@@ -76,10 +78,12 @@ export class RoutesSurface implements Surface {
     }
     const { binding, pathParameters } = match;
     const body = await readBody(req, this.options.maxRequestBytes);
+    let principal: Principal | undefined;
     if (binding.route.auth === 'aws_iam' && this.options.authenticator) {
-      this.options.authenticator.authenticate({ req, rawPath: target.rawPath, rawQuery: target.rawQuery, body }, ['execute-api', 'lambda']);
+      principal = this.options.authenticator.authenticate({ req, rawPath: target.rawPath, rawQuery: target.rawQuery, body }, ['execute-api', 'lambda']);
     }
-    const resolution = this.options.registry.resolve(binding.functionName, binding.route.qualifier);
+    // A signed route admits keys of the function's tenant (and admins) only.
+    const resolution = runAs(principal, () => this.options.registry.resolve(binding.functionName, binding.route.qualifier));
     const codec = CODECS[binding.payloadFormat];
     const request: HttpRequestInfo = {
       method,

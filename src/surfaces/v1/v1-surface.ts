@@ -14,6 +14,7 @@ import { readBody } from '../../server/http/body.js';
 import type { RequestTarget } from '../../server/http/request-url.js';
 import type { Surface } from '../../server/surface.js';
 import type { SigV4Authenticator } from '../../auth/authenticator.js';
+import { runAs } from '../../auth/principal-context.js';
 import { parseModelBody, resolveModel, sendModelError, sendModelJson, versionsOf } from '../oip/model-access.js';
 
 export interface V1SurfaceOptions {
@@ -52,29 +53,34 @@ export class V1Surface implements Surface {
     try {
       if (this.options.authenticator) {
         const body = await readBody(req, this.options.maxRequestBytes);
-        this.options.authenticator.authenticate({ req, rawPath: target.rawPath, rawQuery: target.rawQuery, body }, ['lambda', 'execute-api']);
+        const principal = this.options.authenticator.authenticate({ req, rawPath: target.rawPath, rawQuery: target.rawQuery, body }, ['lambda', 'execute-api']);
+        return await runAs(principal, () => this.serve(req, res, target, requestId));
       }
-      const path = parsePath(target.rawPath);
-      const method = req.method ?? 'GET';
-      if (!path) throw new ModelfnError('RESOURCE_NOT_FOUND', `no KServe V1 endpoint matches ${method} ${target.rawPath}`);
-      if (path.verb !== undefined) {
-        if (path.verb !== 'predict') throw new ModelfnError('RESOURCE_NOT_FOUND', `:${path.verb} is not supported (modelfn serves :predict)`);
-        if (method !== 'POST') throw notAllowed(method, target.rawPath, 'POST');
-        return await this.predict(req, res, path, new URLSearchParams(target.rawQuery), requestId);
-      }
-      if (method !== 'GET' && method !== 'HEAD') throw notAllowed(method, target.rawPath, 'GET, HEAD');
-      const model = resolveModel(this.options.registry, path.name, path.version);
-      if (path.metadata) {
-        return sendModelJson(res, 200, { model_spec: { name: path.name, version: model.resolution.config.version }, metadata: modelMetadata(path.name, versionsOf(model), model.signature) });
-      }
-      sendModelJson(res, 200, {
-        name: path.name,
-        ready: true,
-        model_version_status: [{ version: model.resolution.config.version, state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } }],
-      });
+      await this.serve(req, res, target, requestId);
     } catch (err) {
       sendModelError(res, err, requestId);
     }
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse, target: RequestTarget, requestId: string): Promise<void> {
+    const path = parsePath(target.rawPath);
+    const method = req.method ?? 'GET';
+    if (!path) throw new ModelfnError('RESOURCE_NOT_FOUND', `no KServe V1 endpoint matches ${method} ${target.rawPath}`);
+    if (path.verb !== undefined) {
+      if (path.verb !== 'predict') throw new ModelfnError('RESOURCE_NOT_FOUND', `:${path.verb} is not supported (modelfn serves :predict)`);
+      if (method !== 'POST') throw notAllowed(method, target.rawPath, 'POST');
+      return await this.predict(req, res, path, new URLSearchParams(target.rawQuery), requestId);
+    }
+    if (method !== 'GET' && method !== 'HEAD') throw notAllowed(method, target.rawPath, 'GET, HEAD');
+    const model = resolveModel(this.options.registry, path.name, path.version);
+    if (path.metadata) {
+      return sendModelJson(res, 200, { model_spec: { name: path.name, version: model.resolution.config.version }, metadata: modelMetadata(path.name, versionsOf(model), model.signature) });
+    }
+    sendModelJson(res, 200, {
+      name: path.name,
+      ready: true,
+      model_version_status: [{ version: model.resolution.config.version, state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } }],
+    });
   }
 
   private async predict(req: IncomingMessage, res: ServerResponse, path: V1Path, query: URLSearchParams, requestId: string): Promise<void> {

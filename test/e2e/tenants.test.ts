@@ -1,0 +1,92 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { GetFunctionCommand, LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import { readCredentialsFile } from '../../src/auth/credentials-file.js';
+import { RequestSigner } from '../../src/cli/signer.js';
+import { CLI, fixture, startPlatform } from '../support/platform.js';
+
+type Run = { code: number | null; stdout: string; stderr: string };
+
+function cliAs(url: string, env: Record<string, string>, args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MODELFN_')));
+    const proc = spawn(process.execPath, [CLI, ...args], { env: { ...clean, MODELFN_ENDPOINT: url, ...env } });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    proc.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('a key sees and invokes only its tenant\'s functions; admin keys manage keys and see everything', async () => {
+  const p = await startPlatform({ auth: true });
+  try {
+    const admin = { MODELFN_HOME: p.dataDir };
+    const newKey = async (tenant: string, extra: string[] = []) => {
+      const made = await cliAs(p.url, admin, ['keys', 'create', '--tenant', tenant, '--json', ...extra]);
+      assert.equal(made.code, 0, made.stderr);
+      const key = JSON.parse(made.stdout) as { accessKeyId: string; secretAccessKey: string; tenant: string };
+      assert.equal(key.tenant, tenant);
+      return { key, env: { MODELFN_ACCESS_KEY_ID: key.accessKeyId, MODELFN_SECRET_ACCESS_KEY: key.secretAccessKey } };
+    };
+    const a = await newKey('team-a');
+    const b = await newKey('team-b');
+
+    assert.equal((await cliAs(p.url, a.env, ['deploy', fixture('functions', 'echo'), '--name', 'a-fn'])).code, 0);
+    const bDeploy = await cliAs(p.url, b.env, ['deploy', fixture('functions', 'echo'), '--name', 'b-fn', '--route', 'POST /b-secure', '--route-auth', 'aws_iam']);
+    assert.equal(bDeploy.code, 0, bDeploy.stderr);
+
+    const aList = JSON.parse((await cliAs(p.url, a.env, ['ls', '--json'])).stdout) as Array<{ name: string }>;
+    assert.deepEqual(aList.map((f) => f.name), ['a-fn']);
+    const adminList = JSON.parse((await cliAs(p.url, admin, ['ls', '--json'])).stdout) as Array<{ name: string }>;
+    assert.deepEqual(adminList.map((f) => f.name), ['a-fn', 'b-fn']);
+
+    const crossInvoke = await cliAs(p.url, a.env, ['invoke', 'b-fn']);
+    assert.notEqual(crossInvoke.code, 0);
+    assert.match(crossInvoke.stderr, /Function not found/);
+    const crossLogs = await cliAs(p.url, a.env, ['logs', 'b-fn']);
+    assert.match(crossLogs.stderr, /does not exist/);
+    const takeover = await cliAs(p.url, a.env, ['deploy', fixture('functions', 'echo'), '--name', 'b-fn', '--runtime', 'nodejs20.x', '--handler', 'index.handler']);
+    assert.notEqual(takeover.code, 0);
+    assert.match(takeover.stderr, /already exist/);
+    assert.equal((await cliAs(p.url, b.env, ['invoke', 'b-fn'])).code, 0, 'the owner still runs it');
+
+    const sdk = new LambdaClient({ endpoint: p.url, region: 'us-east-1', credentials: a.key, maxAttempts: 1 });
+    assert.deepEqual((await sdk.send(new ListFunctionsCommand({}))).Functions?.map((f) => f.FunctionName), ['a-fn']);
+    await assert.rejects(sdk.send(new GetFunctionCommand({ FunctionName: 'b-fn' })), (err: any) => err.name === 'ResourceNotFoundException');
+    sdk.destroy();
+
+    // A signed route admits only keys of its function's tenant.
+    const url = new URL(`${p.url}/b-secure`);
+    const body = Buffer.from('{}');
+    const asA = await new RequestSigner(a.key, 'us-east-1', 'execute-api').sign('POST', url, {}, body);
+    assert.equal((await fetch(url, { method: 'POST', body, headers: asA })).status, 404);
+    const asB = await new RequestSigner(b.key, 'us-east-1', 'execute-api').sign('POST', url, {}, body);
+    assert.equal((await fetch(url, { method: 'POST', body, headers: asB })).status, 200);
+
+    const notAdmin = await cliAs(p.url, a.env, ['keys', 'ls']);
+    assert.notEqual(notAdmin.code, 0);
+    assert.match(notAdmin.stderr, /only an admin key manages access keys/);
+    const listed = await cliAs(p.url, admin, ['keys', 'ls', '--json']);
+    const keys = JSON.parse(listed.stdout) as Array<{ accessKeyId: string; secretAccessKey?: string }>;
+    assert.ok(keys.length >= 3);
+    assert.ok(keys.every((k) => k.secretAccessKey === undefined), 'secrets are never listed');
+
+    assert.equal((await cliAs(p.url, admin, ['keys', 'revoke', b.key.accessKeyId])).code, 0);
+    const revoked = await cliAs(p.url, b.env, ['ls']);
+    assert.notEqual(revoked.code, 0);
+    assert.match(revoked.stderr, /security token included in the request is invalid/);
+
+    const owner = (await readCredentialsFile(join(p.dataDir, 'credentials')))!;
+    const last = await cliAs(p.url, admin, ['keys', 'revoke', owner.accessKeyId]);
+    assert.notEqual(last.code, 0);
+    assert.match(last.stderr, /last admin key/);
+    const badTenant = await cliAs(p.url, admin, ['keys', 'create', '--tenant', 'Not Valid']);
+    assert.match(badTenant.stderr, /tenant: must be 1-63 lowercase letters/);
+  } finally {
+    await p.cleanup();
+  }
+});
