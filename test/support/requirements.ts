@@ -41,7 +41,7 @@ export const requirements = {
   natsServer: {
     name: 'nats-server',
     install: 'nats-server',
-    available: () => probe('nats', () => spawnSync('nats-server', ['--version'], { stdio: 'ignore' }).status === 0),
+    available: () => probe('nats', () => spawnSync('nats-server', ['--version'], { stdio: 'ignore' }).status === 0 || existsSync('/usr/sbin/nats-server')),
   },
   chromium: { name: 'chromium', install: 'chromium', available: () => probe('chromium', () => existsSync('/usr/bin/chromium')) },
   curl: { name: 'curl', install: 'curl', available: () => probe('curl', () => spawnSync('curl', ['--version'], { stdio: 'ignore' }).status === 0) },

@@ -1,0 +1,98 @@
+import { KvWatchInclude, connect } from 'nats';
+import type { JetStreamClient, JetStreamManager, KV, KvEntry, NatsConnection, ObjectStore } from 'nats';
+
+/** One node's connection to the NATS cluster, shared by every NATS backend of that node. */
+export interface NatsContext {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  /** Replicas of every stream and bucket modelfn creates (1, or 3 on a 3-server NATS cluster). */
+  readonly replicas: number;
+}
+
+export interface NatsConnectOptions {
+  readonly servers: readonly string[];
+  /** Shown in the server's connection list (modelfn-<node id>). */
+  readonly name: string;
+  readonly replicas: number;
+  /** How long the first connection may take before start fails. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Connect for good: the client reconnects forever (to any server of the list), resubscribes and
+ * buffers publishes while the servers are away. `noEcho`: this connection never receives what it
+ * published itself, so a node is never picked from its own invoke queue group (and local
+ * notifications are delivered in process instead).
+ */
+export async function connectNats(options: NatsConnectOptions): Promise<NatsContext> {
+  const nc = await connect({
+    servers: [...options.servers],
+    name: options.name,
+    noEcho: true,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    pingInterval: 5_000,
+    maxPingOut: 2,
+    timeout: options.timeoutMs ?? 10_000,
+  });
+  return { nc, js: nc.jetstream({ timeout: 10_000 }), jsm: await nc.jetstreamManager({ timeout: 10_000 }), replicas: options.replicas };
+}
+
+/** A KV bucket, created with these settings when it does not exist yet. */
+export function openKv(ctx: NatsContext, bucket: string, options: { history?: number; ttlMs?: number; direct?: boolean } = {}): Promise<KV> {
+  return ctx.js.views.kv(bucket, {
+    replicas: ctx.replicas,
+    history: options.history ?? 1,
+    ...(options.ttlMs ? { ttl: options.ttlMs } : {}),
+    // Direct gets may be answered by a replica that is behind; compare-and-set buckets read the leader.
+    allow_direct: options.direct ?? false,
+  });
+}
+
+export function openObjectStore(ctx: NatsContext, bucket: string): Promise<ObjectStore> {
+  return ctx.js.views.os(bucket, { replicas: ctx.replicas });
+}
+
+/** Every live (not deleted) entry whose key matches `filter`. */
+export async function kvEntries(kv: KV, filter: string): Promise<KvEntry[]> {
+  const keys: string[] = [];
+  for await (const key of await kv.keys(filter)) keys.push(key);
+  const entries = await Promise.all(keys.map((k) => kv.get(k)));
+  return entries.filter((e): e is KvEntry => e !== null && e.operation === 'PUT');
+}
+
+/**
+ * Follow changes of the keys matching `filter` (made by any node) from now on; returns a stop
+ * function. The watcher is an ordered consumer: the client re-creates it after a reconnect.
+ */
+export async function watchKv(kv: KV, filter: string, onEntry: (entry: KvEntry) => void): Promise<() => void> {
+  const iter = await kv.watch({ key: filter, include: KvWatchInclude.UpdatesOnly });
+  void (async () => {
+    for await (const entry of iter) {
+      try {
+        onEntry(entry);
+      } catch {
+        /* a listener's failure must not stop the watch */
+      }
+    }
+  })();
+  return () => iter.stop();
+}
+
+/** The JetStream API error code ("wrong last sequence" and friends) of a failed call. */
+export function apiErrorCode(err: unknown): number | undefined {
+  const api = (err as { api_error?: { err_code?: number } } | undefined)?.api_error;
+  return api?.err_code;
+}
+
+/** A compare-and-set that lost: the key changed (or exists) since it was read. */
+export function isCasConflict(err: unknown): boolean {
+  const code = apiErrorCode(err);
+  if (code === 10071) return true; // wrong last sequence
+  return err instanceof Error && /wrong last sequence|last sequence mismatch/i.test(err.message);
+}
+
+export const textOf = (data: Uint8Array): string => Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+export const jsonOf = <T>(data: Uint8Array): T => JSON.parse(textOf(data)) as T;
+export const bytesOf = (value: unknown): Uint8Array => Buffer.from(JSON.stringify(value));
