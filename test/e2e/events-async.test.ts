@@ -107,6 +107,13 @@ test('function errors are retried MaximumRetryAttempts times; a failing event th
   assert.equal(failedOnes.json.invocations.length, 2);
 });
 
+test('many events retried at once all reach a final state (retry timers are never lost)', async () => {
+  const file = await deployRecorder('many');
+  const n = 120;
+  await Promise.all(Array.from({ length: n }, (_, i) => event('many', { id: `m${i}`, failTimes: 1 })));
+  await eventually(() => new Set(lines(file).map((l) => l.id)).size === n || undefined, 20_000, `all ${n} events after one retry each`);
+});
+
 test('on-success destinations chain functions: A -> B -> C is configuration', async () => {
   const fileC = await deployRecorder('pipe-c', { STEP: 'C' });
   await deployRecorder('pipe-b', { STEP: 'B' });

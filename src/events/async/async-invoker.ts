@@ -210,7 +210,8 @@ export class AsyncInvoker {
         const next = await this.o.queue.nextVisibleAt(queue);
         if (next === undefined) return;
         if (next > this.o.clock.now()) this.arm(functionName, loop, next);
-        else loop.again = messages.length > 0;
+        // Something became visible after the receive (a retry delay or a lease ran out): go again.
+        else loop.again = true;
         return;
       }
     } while (loop.again && !this.stopping);
