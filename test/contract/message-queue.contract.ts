@@ -1,29 +1,23 @@
-// The MessageQueue contract as a reusable suite: every backend (SQLite here, JetStream later) runs
-// it with its own factory. Time is real but short (visibility timeouts of a few hundred ms), so a
+// The MessageQueue contract as a reusable suite: every backend (SQLite, JetStream) runs it with its
+// own factory. Time is real but short (visibility timeouts of a few hundred ms), so a
 // backend whose clock lives in a server can run it unchanged.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { MessageQueue, QueueConfig } from '../../../src/events/queue.js';
-import { isModelfnError } from '../../../src/shared/errors.js';
-
-export interface QueueHarness {
-  readonly queue: MessageQueue;
-  /** Close and open the same storage again (a restart); optional for backends that cannot. */
-  reopen?(): Promise<MessageQueue>;
-  close(): Promise<void>;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import type { MessageQueue, QueueConfig } from '../../src/events/queue.js';
+import { isModelfnError } from '../../src/shared/errors.js';
+import type { Harness, HarnessFactory } from './harness.js';
+import { sleep } from './harness.js';
 const body = (s: string) => Buffer.from(s);
 const config = (over: Partial<QueueConfig> = {}): QueueConfig => ({ visibilityTimeoutMs: 30_000, retentionMs: 0, delayMs: 0, ...over });
 
 /** Register the contract tests under `name` for the backend built by `factory`. */
-export function queueContract(name: string, factory: () => Promise<QueueHarness>): void {
-  const withQueue = (title: string, fn: (q: MessageQueue, h: QueueHarness) => Promise<void>): void => {
-    test(`${name}: ${title}`, async () => {
-      const h = await factory();
+export function queueContract(name: string, factory: HarnessFactory<MessageQueue>): void {
+  const withQueue = (title: string, fn: (q: MessageQueue, h: Harness<MessageQueue>) => Promise<void>): void => {
+    test(`${name}: ${title}`, async (t) => {
+      const h = await factory(t);
+      if (!h) return;
       try {
-        await fn(h.queue, h);
+        await fn(h.subject, h);
       } finally {
         await h.close();
       }
