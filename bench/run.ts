@@ -1,6 +1,7 @@
 // `npm run bench [section ...]`: every benchmark, each printing a table whose baseline was
 // measured in the same run. `npm run bench core python` runs only the sections named.
 import { benchCore } from './core.js';
+import { benchEvents } from './events.js';
 import { benchLambdaApi } from './lambda-api.js';
 import { benchModelServing } from './model-serving.js';
 import { benchPythonColdStart } from './python-cold-start.js';
@@ -9,6 +10,7 @@ import { benchTelemetry } from './telemetry.js';
 
 const sections: Record<string, () => Promise<unknown>> = {
   core: () => benchCore(),
+  events: () => benchEvents(),
   python: () => benchPythonColdStart(),
   sklearn: () => benchSklearnForest(),
   models: () => benchModelServing(),
