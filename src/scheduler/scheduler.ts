@@ -116,6 +116,25 @@ export class Scheduler extends EventEmitter implements PoolHost {
     }
   }
 
+  /**
+   * Could this node serve the target now without queueing behind busy instances: an idle
+   * instance, or room to start one (the function's limit, and the memory budget counting idle
+   * instances of other functions it may evict). The cluster dispatcher asks this before it sends
+   * a call to another node; it changes nothing.
+   */
+  hasCapacity(target: InvocationTarget): boolean {
+    if (this.closing) return false;
+    const pool = this.pools.get(poolKey(target));
+    if (pool && pool.idleCount > pool.waiting) return true;
+    if (this.functionInstances(target.config.name) >= this.functionLimit(target)) return false;
+    let freeMb = this.budget.freeMb;
+    for (const p of this.pools.values()) {
+      if (freeMb >= target.config.memoryMb) break;
+      for (const pi of p.instances.values()) if (pi.state === 'idle') freeMb += pi.memoryMb;
+    }
+    return freeMb >= target.config.memoryMb;
+  }
+
   /** A function changed or was deleted: retire instances of old code, drop pools of a deleted one. */
   onFunctionChanged(name: string, current: (version: string) => InvocationTarget | undefined): void {
     for (const [key, pool] of this.pools) {
