@@ -99,8 +99,11 @@ export function canonicalQuery(rawQuery: string): string {
   return pairs.map(([k, v]) => `${k}=${v}`).join('&');
 }
 
-const SPACE_RUN = /\s\s|[\t\n\r]/;
-const SPACE_RUNS = /\s+/g;
+// Only ASCII spaces and tabs count (CR/LF cannot reach here): Node hands header bytes over as
+// latin1, and a 0xA0 byte is a no-break space to JavaScript's \s and trim() but text to SigV4.
+const SPACE_RUN = /[ \t][ \t]|[\t\n\r]|^ | $/;
+const SPACE_RUNS = /[ \t\n\r]+/g;
+const EDGE_SPACES = /^ | $/g;
 
 /** Signed headers, lower-cased, values trimmed with inner runs of spaces collapsed, repeats joined by ','. */
 export function canonicalHeaders(rawHeaders: readonly string[], signed: readonly string[]): string {
@@ -108,8 +111,8 @@ export function canonicalHeaders(rawHeaders: readonly string[], signed: readonly
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
     const list = values.get(name);
-    const raw = rawHeaders[i + 1]!.trim();
-    const value = SPACE_RUN.test(raw) ? raw.replace(SPACE_RUNS, ' ') : raw;
+    const raw = rawHeaders[i + 1]!;
+    const value = SPACE_RUN.test(raw) ? raw.replace(SPACE_RUNS, ' ').replace(EDGE_SPACES, '') : raw;
     if (list) list.push(value);
     else values.set(name, [value]);
   }

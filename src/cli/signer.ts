@@ -32,11 +32,7 @@ export class RequestSigner {
 
   /** Headers to add to a request (authorization, x-amz-date, x-amz-content-sha256). */
   async sign(method: string, url: URL, headers: Record<string, string>, body: Buffer | undefined): Promise<Record<string, string>> {
-    const query: Record<string, string | string[]> = {};
-    for (const [k, v] of url.searchParams) {
-      const existing = query[k];
-      query[k] = existing === undefined ? v : Array.isArray(existing) ? [...existing, v] : [existing, v];
-    }
+    const query = wireQuery(url.search);
     const signed = await this.signerFor(url.pathname).sign({
       method,
       protocol: url.protocol,
@@ -50,5 +46,32 @@ export class RequestSigner {
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(signed.headers)) if (k !== 'host') out[k] = String(v);
     return out;
+  }
+}
+
+/**
+ * The query as it goes on the wire, decoded the way SigV4 decodes it (percent escapes only). A '+'
+ * stays '+': URLSearchParams would read it as a space, and the signature would cover "%20" while
+ * the platform, like AWS, canonicalises the '+' it receives as "%2B".
+ */
+function wireQuery(search: string): Record<string, string | string[]> {
+  // No prototype: a parameter named toString or constructor is a parameter like any other.
+  const query = Object.create(null) as Record<string, string | string[]>;
+  for (const part of search.replace(/^\?/, '').split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const k = decodeComponent(eq < 0 ? part : part.slice(0, eq));
+    const v = decodeComponent(eq < 0 ? '' : part.slice(eq + 1));
+    const existing = query[k];
+    query[k] = existing === undefined ? v : Array.isArray(existing) ? [...existing, v] : [existing, v];
+  }
+  return query;
+}
+
+function decodeComponent(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
   }
 }

@@ -1,0 +1,12 @@
+import type { FuzzFamily } from './harness.js';
+import { fuzzSigv4 } from './sigv4.fuzz.js';
+
+/**
+ * Every fuzz family by name. In-process parsers first (fast); the HTTP families start a real
+ * platform each.
+ */
+export const PARSER_FAMILIES: Record<string, FuzzFamily> = {
+  sigv4: fuzzSigv4,
+};
+
+export const HTTP_FAMILIES: Record<string, FuzzFamily> = {};
