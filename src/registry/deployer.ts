@@ -9,7 +9,7 @@ import type { RuntimeRegistry } from '../runtimes/runtime-registry.js';
 import type { DeploySpec } from './function-spec.js';
 import type { Registry } from './registry.js';
 import type { FunctionConfig, FunctionDocument, RouteSpec } from './types.js';
-import { routeKey } from './types.js';
+import { routeKey, routeShape } from './types.js';
 
 export interface DeployPreconditions {
   /** CreateFunction: fail with 409 when the function exists. */
@@ -83,7 +83,7 @@ export class Deployer {
       throw new ModelfnError('INVALID_PARAMETER', `code bundle ${spec.code.sha256} was not uploaded; upload it to /_modelfn/v1/bundles first`);
     }
     const codeDir = await this.bundles.ensure(spec.code.sha256);
-    if (spec.routes) this.checkRoutes(spec.routes);
+    if (spec.routes) this.checkRoutes(name, spec.routes);
     const facts = await runtime.validateBundle?.(codeDir, { name, handler: spec.handler, runtime: spec.runtime, memoryMb: spec.memoryMb, environment: spec.environment });
     if (spec.batching && !facts?.model) {
       throw new ModelfnError('INVALID_PARAMETER', `batching: only model functions (runtime "model") batch requests; ${spec.runtime} functions serve one event per instance`);
@@ -136,16 +136,30 @@ export class Deployer {
     return true;
   }
 
-  private checkRoutes(routes: readonly RouteSpec[]): void {
+  private checkRoutes(name: string, routes: readonly RouteSpec[]): void {
     const seen = new Set<string>();
+    const shapes = new Map<string, string>();
     for (const route of routes) {
       const key = routeKey(route);
       if (seen.has(key)) throw new ModelfnError('INVALID_PARAMETER', `route ${key} is listed twice`);
       seen.add(key);
+      const twin = shapes.get(routeShape(route));
+      if (twin !== undefined) throw new ModelfnError('INVALID_PARAMETER', `routes ${twin} and ${key} match the same requests`);
+      shapes.set(routeShape(route), key);
       if (route.path === '$default') continue;
       const clash = this.reservedPrefixes().find((p) => route.path === p || route.path.startsWith(`${p}/`));
       if (clash) {
         throw new ModelfnError('INVALID_PARAMETER', `route ${key} is under ${clash}, which the platform reserves for its own API`);
+      }
+    }
+    // Same shape, other key, other function (the same key is the store's claim: a 409 there too).
+    for (const doc of this.registry.list()) {
+      if (doc.name === name) continue;
+      for (const other of doc.routes) {
+        const key = shapes.get(routeShape(other));
+        if (key !== undefined && key !== routeKey(other)) {
+          throw new ModelfnError('CONFLICT', `route ${key} matches the same requests as route ${routeKey(other)} of function ${doc.name}`);
+        }
       }
     }
   }

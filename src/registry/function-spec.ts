@@ -41,6 +41,8 @@ const routePathSchema = z.union([
       message: 'must start with / and hold only URL path characters and {param} / {proxy+} segments',
     })
     .refine((p) => !/\/\//.test(p), { message: 'must not contain empty segments (//)' })
+    // The router reads '*' as a wildcard (and refuses one that is not last): {proxy+} is the way.
+    .refine((p) => !p.includes('*'), { message: 'must not contain * (use a greedy {proxy+} segment)' })
     .refine((p) => p.split('/').every((seg) => !seg.includes('{') || /^\{[A-Za-z0-9_]+\+?\}$/.test(seg)), {
       message: 'a {param} must fill its whole segment, e.g. /items/{id}',
     })

@@ -97,3 +97,11 @@ export interface StoredDocument {
 export function routeKey(route: Pick<RouteSpec, 'method' | 'path'>): string {
   return route.path === '$default' ? '$default' : `${route.method} ${route.path}`;
 }
+
+/**
+ * What a route matches, without its parameter names: GET /items/{id} and GET /items/{key} are two
+ * route keys but one shape, and the router can hold only one of them.
+ */
+export function routeShape(route: Pick<RouteSpec, 'method' | 'path'>): string {
+  return routeKey({ method: route.method, path: route.path.replace(/\{[A-Za-z0-9_]+(\+?)\}/g, '{$1}') });
+}

@@ -32,6 +32,8 @@ export class RouteTable {
   private readonly anyRouter = FindMyWay({ caseSensitive: true, ignoreTrailingSlash: false, maxParamLength: 2048 });
   private defaultBinding: RouteBinding | undefined;
   readonly bindings: readonly RouteBinding[];
+  /** Routes the router refused (the shape of an earlier route); they match nothing. */
+  readonly skipped: RouteBinding[] = [];
 
   constructor(bindings: readonly RouteBinding[]) {
     this.bindings = bindings;
@@ -42,8 +44,15 @@ export class RouteTable {
         continue;
       }
       const pattern = toRouterPattern(route.path);
-      if (route.method === 'ANY') this.anyRouter.on(METHODS, pattern, noop, binding);
-      else this.router.on(route.method as HTTPMethod, pattern, noop, binding);
+      try {
+        if (route.method === 'ANY') this.anyRouter.on(METHODS, pattern, noop, binding);
+        else this.router.on(route.method as HTTPMethod, pattern, noop, binding);
+      } catch {
+        // A stored route the router cannot take (one shape under two keys, deployed before the
+        // deployer refused that): the first keeps it. Throwing here would fail every registry
+        // change and stop the platform from starting on this data.
+        this.skipped.push(binding);
+      }
     }
   }
 
