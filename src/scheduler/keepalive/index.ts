@@ -1,0 +1,8 @@
+/**
+ * Keep-alive and pre-warm policies: pure functions and state driven by the times they are given.
+ * The scheduler applies them to real instances; the simulator (src/simulator) to a virtual pool.
+ */
+export { IdleTimeHistogram } from './idle-histogram.js';
+export { HYBRID_DEFAULTS, KEEP_ALIVE_POLICIES, decideKeepAlive, fixedDecision, instanceStopAt, prewarmWindow } from './hybrid-policy.js';
+export type { HybridParams, KeepAliveDecision, KeepAlivePolicyName } from './hybrid-policy.js';
+export { KeepAliveState } from './keep-alive-state.js';
