@@ -1,4 +1,5 @@
 import type { FuzzFamily } from './harness.js';
+import { fuzzApigw } from './apigw.fuzz.js';
 import { fuzzSigv4 } from './sigv4.fuzz.js';
 
 /**
@@ -7,6 +8,7 @@ import { fuzzSigv4 } from './sigv4.fuzz.js';
  */
 export const PARSER_FAMILIES: Record<string, FuzzFamily> = {
   sigv4: fuzzSigv4,
+  apigw: fuzzApigw,
 };
 
 export const HTTP_FAMILIES: Record<string, FuzzFamily> = {};

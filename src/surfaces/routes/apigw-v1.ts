@@ -1,8 +1,8 @@
 import { isPlainObject } from '../../shared/json.js';
 import type { HttpRequestInfo } from './http-request.js';
-import { bodyAsText, clfTime, headerValue, parseQuery } from './http-request.js';
+import { bodyAsText, clfTime, dictionary, headerValue, parseQuery } from './http-request.js';
 import type { MappedResponse, PayloadFormatCodec } from './payload-format.js';
-import { BAD_GATEWAY, HOP_BY_HOP, bodyBytes, parseStatus } from './payload-format.js';
+import { BAD_GATEWAY, HOP_BY_HOP, bodyBytes, headerText, parseStatus, writable } from './payload-format.js';
 import type { RouteBinding } from './route-table.js';
 
 /** API Gateway payload format 1.0 (REST API proxy integration shape). */
@@ -10,8 +10,9 @@ export class PayloadV1 implements PayloadFormatCodec {
   readonly version = '1.0' as const;
 
   buildEvent(request: HttpRequestInfo, binding: RouteBinding, pathParameters: Record<string, string> | undefined): Buffer {
-    const headers: Record<string, string> = {};
-    const multiValueHeaders: Record<string, string[]> = {};
+    // Maps without a prototype: a header or parameter named constructor or __proto__ is data.
+    const headers = dictionary<string>();
+    const multiValueHeaders = dictionary<string[]>();
     const raw = request.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
@@ -21,8 +22,8 @@ export class PayloadV1 implements PayloadFormatCodec {
     let query: Record<string, string> | null = null;
     let multiQuery: Record<string, string[]> | null = null;
     for (const [k, v] of parseQuery(request.rawQuery)) {
-      (query ??= {})[k] = v;
-      ((multiQuery ??= {})[k] ??= []).push(v);
+      (query ??= dictionary())[k] = v;
+      ((multiQuery ??= dictionary())[k] ??= []).push(v);
     }
     const text = bodyAsText(request.body, headerValue(raw, 'content-type'));
     const resource = binding.route.path === '$default' ? '$default' : binding.route.path;
@@ -85,17 +86,21 @@ export class PayloadV1 implements PayloadFormatCodec {
     const status = parseStatus(result.statusCode);
     const body = bodyBytes(result.body, result.isBase64Encoded);
     if (status === undefined || body === undefined) return BAD_GATEWAY;
-    const headers: Record<string, string | string[]> = {};
-    if (isPlainObject(result.multiValueHeaders)) {
-      for (const [k, v] of Object.entries(result.multiValueHeaders)) {
-        if (Array.isArray(v) && !HOP_BY_HOP.has(k.toLowerCase())) headers[k.toLowerCase()] = v.map(String);
+    const headers = dictionary<string | string[]>();
+    try {
+      if (isPlainObject(result.multiValueHeaders)) {
+        for (const [k, v] of Object.entries(result.multiValueHeaders)) {
+          if (Array.isArray(v) && !HOP_BY_HOP.has(k.toLowerCase())) headers[k.toLowerCase()] = v.map(headerText);
+        }
       }
-    }
-    if (isPlainObject(result.headers)) {
-      for (const [k, v] of Object.entries(result.headers)) {
-        if (!HOP_BY_HOP.has(k.toLowerCase()) && v !== null && v !== undefined) headers[k.toLowerCase()] = String(v);
+      if (isPlainObject(result.headers)) {
+        for (const [k, v] of Object.entries(result.headers)) {
+          if (!HOP_BY_HOP.has(k.toLowerCase()) && v !== null && v !== undefined) headers[k.toLowerCase()] = headerText(v);
+        }
       }
+    } catch {
+      return BAD_GATEWAY;
     }
-    return { status, headers, body };
+    return writable({ status, headers, body });
   }
 }

@@ -1,8 +1,8 @@
 import { isPlainObject } from '../../shared/json.js';
 import type { HttpRequestInfo } from './http-request.js';
-import { bodyAsText, clfTime, headerValue, parseQuery } from './http-request.js';
+import { bodyAsText, clfTime, dictionary, headerValue, parseQuery } from './http-request.js';
 import type { MappedResponse, PayloadFormatCodec } from './payload-format.js';
-import { BAD_GATEWAY, HOP_BY_HOP, bodyBytes, parseStatus } from './payload-format.js';
+import { BAD_GATEWAY, HOP_BY_HOP, bodyBytes, headerText, parseStatus, writable } from './payload-format.js';
 import type { RouteBinding } from './route-table.js';
 
 /** API Gateway HTTP API payload format 2.0 (also Lambda function URLs). */
@@ -10,7 +10,8 @@ export class PayloadV2 implements PayloadFormatCodec {
   readonly version = '2.0' as const;
 
   buildEvent(request: HttpRequestInfo, binding: RouteBinding, pathParameters: Record<string, string> | undefined): Buffer {
-    const headers: Record<string, string> = {};
+    // Maps without a prototype: a header or parameter named constructor or __proto__ is data.
+    const headers = dictionary<string>();
     let cookies: string[] | undefined;
     const raw = request.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
@@ -25,7 +26,7 @@ export class PayloadV2 implements PayloadFormatCodec {
     }
     let query: Record<string, string> | undefined;
     for (const [k, v] of parseQuery(request.rawQuery)) {
-      query ??= {};
+      query ??= dictionary();
       query[k] = k in query ? `${query[k]},${v}` : v;
     }
     const text = bodyAsText(request.body, headers['content-type']);
@@ -81,15 +82,19 @@ export class PayloadV2 implements PayloadFormatCodec {
     const status = parseStatus(result.statusCode);
     const body = bodyBytes(result.body, result.isBase64Encoded);
     if (status === undefined || body === undefined) return BAD_GATEWAY;
-    const headers: Record<string, string | string[]> = {};
-    if (isPlainObject(result.headers)) {
-      for (const [k, v] of Object.entries(result.headers)) {
-        if (!HOP_BY_HOP.has(k.toLowerCase()) && v !== null && v !== undefined) headers[k.toLowerCase()] = String(v);
+    const headers = dictionary<string | string[]>();
+    try {
+      if (isPlainObject(result.headers)) {
+        for (const [k, v] of Object.entries(result.headers)) {
+          if (!HOP_BY_HOP.has(k.toLowerCase()) && v !== null && v !== undefined) headers[k.toLowerCase()] = headerText(v);
+        }
       }
+      if (Array.isArray(result.cookies) && result.cookies.length > 0) headers['set-cookie'] = result.cookies.map(headerText);
+    } catch {
+      return BAD_GATEWAY;
     }
-    if (Array.isArray(result.cookies) && result.cookies.length > 0) headers['set-cookie'] = result.cookies.map(String);
     if (!('content-type' in headers) && body.length > 0) headers['content-type'] = 'application/json';
-    return { status, headers, body };
+    return writable({ status, headers, body });
   }
 }
 

@@ -52,6 +52,11 @@ export function headerValue(rawHeaders: readonly string[], name: string): string
   return undefined;
 }
 
+/** An empty object without a prototype, for maps keyed by names a client chooses. */
+export function dictionary<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
 /** Query parameters in order of appearance, decoded, '+' as space. */
 export function parseQuery(rawQuery: string): Array<[string, string]> {
   if (rawQuery === '') return [];

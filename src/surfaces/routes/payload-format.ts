@@ -1,3 +1,4 @@
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import type { InvocationOutcome } from '../../scheduler/invocation.js';
 import type { HttpRequestInfo } from './http-request.js';
 import type { RouteBinding } from './route-table.js';
@@ -40,9 +41,39 @@ export function mapOutcome(codec: PayloadFormatCodec, outcome: InvocationOutcome
 /** Headers an integration may not set: the gateway owns framing. */
 export const HOP_BY_HOP = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'trailer']);
 
+/**
+ * A final status, 200-599. A 1xx is no final answer: Node would write it as an interim response
+ * with nothing after it, and the client would wait for the real one (or, on a kept-alive
+ * connection, take the next request's answer for it).
+ */
 export function parseStatus(value: unknown): number | undefined {
   const status = typeof value === 'string' && /^\d{3}$/.test(value) ? Number(value) : value;
-  return typeof status === 'number' && Number.isInteger(status) && status >= 100 && status <= 599 ? status : undefined;
+  return typeof status === 'number' && Number.isInteger(status) && status >= 200 && status <= 599 ? status : undefined;
+}
+
+/**
+ * Headers of a result as text (String() of each value). Throws for a value that has no text (an
+ * object whose own toString is not a function); the mappers answer that result with a 502.
+ */
+export function headerText(value: unknown): string {
+  return String(value);
+}
+
+/**
+ * The response if Node can write it, else the 502 of a malformed result, as API Gateway answers
+ * one: every header name must be a token, every value free of CR, LF, NUL and characters beyond
+ * latin1 (a function's header must not be able to inject another, nor make writeHead throw).
+ */
+export function writable(response: MappedResponse): MappedResponse {
+  try {
+    for (const [name, value] of Object.entries(response.headers)) {
+      validateHeaderName(name);
+      for (const v of Array.isArray(value) ? value : [value]) validateHeaderValue(name, v);
+    }
+  } catch {
+    return BAD_GATEWAY;
+  }
+  return response;
 }
 
 export function bodyBytes(body: unknown, isBase64: unknown): Buffer | undefined {

@@ -2,6 +2,7 @@ import FindMyWay from 'find-my-way';
 import type { HTTPMethod } from 'find-my-way';
 import type { PayloadFormat, RouteSpec } from '../../registry/types.js';
 import { routeKey } from '../../registry/types.js';
+import { dictionary } from './http-request.js';
 
 /** A user route bound to its function. */
 export interface RouteBinding {
@@ -96,7 +97,7 @@ export class RouteTable {
     for (const [name, value] of Object.entries(result.params)) {
       // API Gateway never matches a parameter to an empty segment.
       if (value === undefined || value === '') return undefined;
-      pathParameters ??= {};
+      pathParameters ??= dictionary();
       pathParameters[name === '*' ? (binding.greedyParam ?? 'proxy') : name] = value;
     }
     return { kind: 'found', binding, pathParameters };
