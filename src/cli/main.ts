@@ -42,6 +42,7 @@ program
   .option('--python <path>', 'Python interpreter for python3.x functions (default $MODELFN_PYTHON, else /usr/bin/python3, else python3 on PATH)')
   .option('--python-preload <modules>', 'modules the Python zygote imports once, comma-separated (default numpy,scipy,joblib,sklearn,...)')
   .option('--no-zygote', 'start every Python instance as a fresh interpreter (no pre-initialised zygote)')
+  .option('--cluster <urls>', 'join a cluster: NATS servers nats://host:port[,more] (or $MODELFN_CLUSTER); default: embedded, one machine')
   .action((opts) => upCommand(opts));
 
 program

@@ -8,6 +8,9 @@ import { SqliteScheduleClaims } from '../backends/sqlite/sqlite-schedule-claims.
 import type { Registry } from '../registry/registry.js';
 import type { Dispatcher } from '../scheduler/dispatcher.js';
 import type { Clock } from '../shared/clock.js';
+import type { MessageQueue } from './queue.js';
+import type { InvocationRecordStore } from './records.js';
+import type { ScheduleClaims } from './schedules/schedule-claims.js';
 import { registerEventAdminRoutes } from './api/admin-routes.js';
 import { registerEventInvokeConfigOperations } from './api/event-invoke-config-operations.js';
 import type { AdminRegistrar, LambdaOperationRegistrar } from './api/http.js';
@@ -46,6 +49,14 @@ export interface EventsModuleOptions {
   readonly blobs: BlobStore;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Cluster mode: stores shared by every node (JetStream); unset: events.db in the data directory. */
+  readonly backends?: EventsBackends;
+}
+
+export interface EventsBackends {
+  readonly queue: MessageQueue;
+  readonly records: InvocationRecordStore;
+  readonly claims: ScheduleClaims;
 }
 
 /**
@@ -63,8 +74,8 @@ export class EventsModule {
     readonly queues: QueueService,
     readonly invoker: AsyncInvoker,
     readonly configs: AsyncConfigStore,
-    readonly records: SqliteRecordStore,
-    readonly claims: SqliteScheduleClaims,
+    readonly records: InvocationRecordStore,
+    readonly claims: ScheduleClaims,
     readonly schedules: ScheduleRunner,
     readonly jobs: BatchJobs,
     private readonly options: EventsModuleOptions,
@@ -72,13 +83,22 @@ export class EventsModule {
 
   static async start(options: EventsModuleOptions): Promise<EventsModule> {
     const { settings, registry, clock, log } = options;
-    const database = new EventsDatabase(join(options.dataDir, 'events.db'), { sync: settings.eventsSync, groupCommit: settings.eventsGroupCommit });
-    const queue = new SqliteMessageQueue(database, clock);
-    // This process holds the data-directory lock: no one else is working on a leased event.
-    const released = await queue.releaseLeases(ASYNC_QUEUE_PREFIX);
-    if (released > 0) log.info({ released }, 'async events in flight at the last stop will run again');
-    const records = new SqliteRecordStore(database, clock);
-    const claims = new SqliteScheduleClaims(database);
+    let database: EventsDatabase | undefined;
+    let queue: MessageQueue;
+    let records: InvocationRecordStore;
+    let claims: ScheduleClaims;
+    if (options.backends) {
+      ({ queue, records, claims } = options.backends);
+    } else {
+      database = new EventsDatabase(join(options.dataDir, 'events.db'), { sync: settings.eventsSync, groupCommit: settings.eventsGroupCommit });
+      const sqliteQueue = new SqliteMessageQueue(database, clock);
+      // This process holds the data-directory lock: no one else is working on a leased event.
+      const released = await sqliteQueue.releaseLeases(ASYNC_QUEUE_PREFIX);
+      if (released > 0) log.info({ released }, 'async events in flight at the last stop will run again');
+      queue = sqliteQueue;
+      records = new SqliteRecordStore(database, clock);
+      claims = new SqliteScheduleClaims(database);
+    }
     const queues = new QueueService(queue, registry.account);
     // Destinations submit to the invoker that uses them.
     const late: { invoker?: AsyncInvoker } = {};
@@ -101,7 +121,7 @@ export class EventsModule {
     const jobs = new BatchJobs({ registry, dispatcher: options.dispatcher, blobs: options.blobs, records, clock, log, dir: join(options.dataDir, 'jobs') });
     const module = new EventsModule(queues, invoker, new AsyncConfigStore(registry, clock), records, claims, schedules, jobs, options);
     module.closers.push(() => {
-      database.close();
+      database?.close();
     });
     module.closers.push(() => queue.close());
     await invoker.start();

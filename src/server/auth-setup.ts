@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { AccessKey } from '../auth/access-keys.js';
+import type { AccessKey, KeyStore } from '../auth/access-keys.js';
 import { SigV4Authenticator } from '../auth/authenticator.js';
 import { credentialsPaths, writeCredentialsFiles } from '../auth/credentials-file.js';
 import { SqliteKeyStore } from '../backends/sqlite/key-store.js';
@@ -9,7 +9,7 @@ import type { Clock } from '../shared/clock.js';
 import type { PlatformConfig } from './config.js';
 
 export interface AuthSetup {
-  readonly keys: SqliteKeyStore;
+  readonly keys: KeyStore & { close(): void };
   /** Undefined when the platform runs with `--auth none`. */
   readonly authenticator: SigV4Authenticator | undefined;
   readonly credentialsFile: string;
@@ -21,7 +21,14 @@ export interface AuthSetup {
  * is created and written as AWS shared-credentials and config files. Keys given by environment
  * (MODELFN_ACCESS_KEY_ID / MODELFN_SECRET_ACCESS_KEY) are admin keys for deployments.
  */
-export async function setUpAuth(config: PlatformConfig, env: Readonly<Record<string, string | undefined>>, clock: Clock, log: Logger): Promise<AuthSetup> {
+export async function setUpAuth(
+  config: PlatformConfig,
+  env: Readonly<Record<string, string | undefined>>,
+  clock: Clock,
+  log: Logger,
+  /** Cluster mode: keys shared by every node, opened with the keys given by environment. */
+  openKeys?: (fromEnv: readonly AccessKey[]) => Promise<KeyStore & { close(): void }>,
+): Promise<AuthSetup> {
   const fromEnv: AccessKey[] = [];
   if (env.MODELFN_ACCESS_KEY_ID && env.MODELFN_SECRET_ACCESS_KEY) {
     fromEnv.push({
@@ -34,7 +41,7 @@ export async function setUpAuth(config: PlatformConfig, env: Readonly<Record<str
       description: 'from the environment',
     });
   }
-  const keys = new SqliteKeyStore(join(config.dataDir, 'auth.db'), fromEnv);
+  const keys = openKeys ? await openKeys(fromEnv) : new SqliteKeyStore(join(config.dataDir, 'auth.db'), fromEnv);
   const paths = credentialsPaths(config.dataDir);
   let admin = keys.list().find((k) => k.admin && !k.revoked && k.description !== 'from the environment');
   if (!admin) {

@@ -62,6 +62,17 @@ export const platformConfigSchema = z
     meteringRetentionDays: z.number().min(1).max(3660).default(400),
     /** Distinct (function, version) label pairs in /metrics; the least recently active rest is "other". */
     metricsMaxSeries: z.number().int().min(1).max(100_000).default(200),
+    /** Cluster mode: the NATS servers to join (nats://host:port, comma-separated); unset: the embedded default. */
+    cluster: z
+      .array(z.string().regex(/^(nats|tls):\/\/[^\s,/]+:\d+$/, { message: 'must be nats://host:port URLs, comma-separated' }))
+      .min(1)
+      .optional(),
+    /** Cluster mode: replicas of every JetStream stream and bucket (3 on a 3-server NATS cluster). */
+    clusterReplicas: z.union([z.literal(1), z.literal(3), z.literal(5)], { message: 'must be 1, 3 or 5' }).default(1),
+    /** Cluster mode: a node's leased async work comes back to the others after at most this long when it dies. */
+    clusterLeaseMs: z.number().int().min(500).max(600_000).default(30_000),
+    /** Cluster mode: heartbeat interval; a node silent for 3 of them is down. */
+    clusterHeartbeatMs: z.number().int().min(100).max(60_000).default(1000),
   })
   .strict();
 
@@ -99,6 +110,10 @@ const ENV_KEYS: Record<string, { key: keyof PlatformConfig; type: 'string' | 'nu
   MODELFN_PRICES: { key: 'pricesFile', type: 'string' },
   MODELFN_METERING_RETENTION_DAYS: { key: 'meteringRetentionDays', type: 'number' },
   MODELFN_METRICS_MAX_SERIES: { key: 'metricsMaxSeries', type: 'number' },
+  MODELFN_CLUSTER: { key: 'cluster', type: 'list' },
+  MODELFN_CLUSTER_REPLICAS: { key: 'clusterReplicas', type: 'number' },
+  MODELFN_CLUSTER_LEASE_MS: { key: 'clusterLeaseMs', type: 'number' },
+  MODELFN_CLUSTER_HEARTBEAT_MS: { key: 'clusterHeartbeatMs', type: 'number' },
 };
 
 /** Build the configuration from an environment (a map, so tests pass their own) and explicit options. */

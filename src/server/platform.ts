@@ -40,10 +40,12 @@ import { MetricsSurface } from '../surfaces/metrics/metrics-surface.js';
 import { registerMeteringApi } from '../telemetry/metering/metering-api.js';
 import { loadPriceTable } from '../telemetry/metering/pricing.js';
 import { Telemetry } from '../telemetry/telemetry.js';
+import { ClusterNode } from '../cluster/cluster-node.js';
 
 /**
- * Process wiring for one modelfn node with the embedded default (SQLite + files). No logic lives
- * here: it builds the parts, connects them, and stops them in order.
+ * Process wiring for one modelfn node: the embedded default (SQLite + files), or with
+ * `config.cluster` a node of a cluster whose shared state lives in NATS JetStream (docs/cluster.md).
+ * No logic lives here: it builds the parts, connects them, and stops them in order.
  */
 export class Platform {
   private constructor(
@@ -58,6 +60,8 @@ export class Platform {
     readonly credentialsFile: string,
     readonly awsConfigFile: string,
     private readonly closers: Array<() => Promise<void> | void>,
+    /** Cluster mode only. */
+    readonly cluster?: ClusterNode,
   ) {}
 
   static async start(config: PlatformConfig, clock: Clock = systemClock, log: Logger = createLogger(config.logLevel)): Promise<Platform> {
@@ -67,14 +71,32 @@ export class Platform {
     const closers: Array<() => Promise<void> | void> = [await lockDataDir(layout.root)];
     try {
       const limits: BundleLimits = { ...DEFAULT_BUNDLE_LIMITS, maxZippedBytes: config.maxBundleBytes, maxUnpackedBytes: config.maxUnpackedBytes };
-      const store = new SqliteRegistryStore(layout.registryDb);
+      // Cluster mode: shared stores in JetStream; the connection closes after everything else.
+      const cluster = config.cluster
+        ? await ClusterNode.connect(
+            {
+              servers: config.cluster,
+              replicas: config.clusterReplicas,
+              leaseMs: config.clusterLeaseMs,
+              heartbeatMs: config.clusterHeartbeatMs,
+              dataDir: layout.root,
+              version: MODELFN_VERSION,
+              recordRetentionDays: config.recordRetentionDays,
+              maxQueueWaitMs: config.maxQueueWaitMs,
+              initTimeoutMs: config.initTimeoutMs,
+            },
+            log,
+          )
+        : undefined;
+      if (cluster) closers.push(() => cluster.close());
+      const store = cluster ? cluster.registry : new SqliteRegistryStore(layout.registryDb);
       closers.push(() => store.close());
       const logs = await FileLogStore.open(layout.logs, {
         maxAgeMs: config.logRetentionDays * 86_400_000,
         maxBytesPerFunction: config.logMaxMbPerFunction * 1024 * 1024,
       });
       closers.push(() => logs.close());
-      const blobs = new FileBlobStore(layout.blobs);
+      const blobs = cluster ? cluster.blobs : new FileBlobStore(layout.blobs);
       const bundles = new BundleCache(layout.unpacked, blobs, limits);
       await bundles.recover();
 
@@ -122,10 +144,13 @@ export class Platform {
 
       // Model functions: validation, dynamic batching and the model request formats sit between
       // every surface and the scheduler; other functions pass through untouched.
-      const models = new ModelDispatcher(scheduler, clock);
+      // Cluster mode: local capacity first, else another node; stops taking forwarded calls first.
+      const local = cluster ? await cluster.join(scheduler, registry) : scheduler;
+      if (cluster) closers.push(() => cluster.leave());
+      const models = new ModelDispatcher(local, clock);
       // Event-driven features (async invocations, queues, schedules, batch jobs) over events.db;
       // stopped before the scheduler (closers run newest first).
-      const events = await EventsModule.start({ settings: config, dataDir: layout.root, registry, dispatcher: models, blobs, clock, log });
+      const events = await EventsModule.start({ settings: config, dataDir: layout.root, registry, dispatcher: models, blobs, clock, log, ...(cluster ? { backends: cluster.events } : {}) });
       closers.push(() => events.stop(config.drainTimeoutMs));
       registry.on('change', (change: RegistryChange) => {
         if (!registry.get(change.name)) models.forget(change.name);
@@ -134,7 +159,7 @@ export class Platform {
         if (doc.latest.model) modelRuntime.prime(doc.latest.model.format, doc.latest.memoryMb);
       }
       let accepting = true;
-      const auth = await setUpAuth(config, process.env, clock, log);
+      const auth = await setUpAuth(config, process.env, clock, log, cluster ? (fromEnv) => cluster.openKeys(fromEnv) : undefined);
       closers.push(() => auth.keys.close());
       const routes = new RoutesSurface({ registry, dispatcher: models, clock, maxRequestBytes: config.maxSyncPayloadBytes, authenticator: auth.authenticator });
       const codeLinks = new CodeLinks();
@@ -212,8 +237,9 @@ export class Platform {
       const host = address.host.includes(':') ? `[${address.host}]` : address.host;
       const url = `http://${host}:${address.port}`;
       urlRef = url;
+      cluster?.announce(url);
       log.info({ url, dataDir: layout.root, memoryBudgetMb: config.memoryBudgetMb, version: MODELFN_VERSION }, 'modelfn started');
-      return new Platform(config, url, log, registry, deployer, scheduler, gateway, auth.keys, auth.credentialsFile, auth.configFile, closers);
+      return new Platform(config, url, log, registry, deployer, scheduler, gateway, auth.keys, auth.credentialsFile, auth.configFile, closers, cluster);
     } catch (err) {
       for (const close of closers.reverse()) await Promise.resolve(close()).catch(() => undefined);
       throw err;

@@ -54,6 +54,7 @@ export class NatsMessageQueue implements MessageQueue {
   private readonly timers = new Set<NodeJS.Timeout>();
   private sentSub: Subscription | undefined;
   private stopWatch: (() => void) | undefined;
+  private closed = false;
 
   private constructor(
     private readonly ctx: NatsContext,
@@ -279,6 +280,8 @@ export class NatsMessageQueue implements MessageQueue {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     this.stopWatch?.();
     this.sentSub?.unsubscribe();
     this.leases.close();

@@ -15,6 +15,8 @@ export interface UpOptions {
   /** false with --no-zygote */
   zygote?: boolean;
   auth?: string;
+  /** nats://host:port[,more]: join a cluster instead of the embedded default. */
+  cluster?: string;
 }
 
 /** `modelfn up`: run the platform in this process until SIGTERM / SIGINT. */
@@ -31,6 +33,7 @@ export async function upCommand(opts: UpOptions): Promise<void> {
     python: opts.python,
     pythonPreload: opts.pythonPreload === undefined ? undefined : splitList(opts.pythonPreload),
     pythonZygote: opts.zygote === false ? false : undefined,
+    cluster: opts.cluster === undefined ? undefined : splitList(opts.cluster),
   });
   const platform = await Platform.start(config);
   let stopping = false;
@@ -46,6 +49,7 @@ export async function upCommand(opts: UpOptions): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   const lines = [`modelfn is up at ${platform.url} (data in ${config.dataDir})`];
+  if (platform.cluster) lines.push(`  cluster:    node ${platform.cluster.id} joined ${config.cluster!.join(',')}`);
   if (config.deployExamples) lines.push(...(await deployExamples(platform)));
   lines.push(`  functions:  MODELFN_ENDPOINT=${platform.url} MODELFN_HOME=${config.dataDir} npx modelfn ls`);
   if (config.auth === 'sigv4') {
