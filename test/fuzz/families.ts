@@ -1,5 +1,6 @@
 import type { FuzzFamily } from './harness.js';
 import { fuzzApigw } from './apigw.fuzz.js';
+import { fuzzCodecs } from './codecs.fuzz.js';
 import { fuzzSigv4 } from './sigv4.fuzz.js';
 
 /**
@@ -9,6 +10,7 @@ import { fuzzSigv4 } from './sigv4.fuzz.js';
 export const PARSER_FAMILIES: Record<string, FuzzFamily> = {
   sigv4: fuzzSigv4,
   apigw: fuzzApigw,
+  codecs: fuzzCodecs,
 };
 
 export const HTTP_FAMILIES: Record<string, FuzzFamily> = {};

@@ -44,6 +44,8 @@ const INT_RANGE: Partial<Record<Datatype, [number, number]>> = {
   UINT32: [0, 4294967295],
 };
 const TWO_63 = 2 ** 63;
+/** The smallest magnitude that rounds to Infinity in half precision (65504 plus half a step). */
+const FP16_OVERFLOW = 65520;
 
 /** Why a JSON element cannot be a value of `datatype`, or undefined when it can. */
 export function elementProblem(datatype: Datatype, value: unknown): string | undefined {
@@ -52,8 +54,11 @@ export function elementProblem(datatype: Datatype, value: unknown): string | und
       return typeof value === 'boolean' ? undefined : 'a boolean (true/false)';
     case 'BYTES':
       return typeof value === 'string' ? undefined : 'a string';
+    // A value beyond the datatype's range would arrive in the model as Infinity.
     case 'FP16':
+      return typeof value === 'number' && Math.abs(value) < FP16_OVERFLOW ? undefined : 'a finite number in the FP16 range';
     case 'FP32':
+      return typeof value === 'number' && Number.isFinite(Math.fround(value)) ? undefined : 'a finite number in the FP32 range';
     case 'FP64':
       return typeof value === 'number' && Number.isFinite(value) ? undefined : 'a finite number';
     default: {

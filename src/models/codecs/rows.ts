@@ -1,5 +1,5 @@
 import { elementProblem } from './datatypes.js';
-import { inputError } from './errors.js';
+import { inputError, preview } from './errors.js';
 import type { ModelSignature, TensorSpec } from './signature.js';
 import { describeSpec } from './signature.js';
 import type { Tensor } from './tensor.js';
@@ -44,7 +44,7 @@ function arrayRows(spec: TensorSpec, rows: unknown[]): RawTensor {
     const expected = width >= 0 ? width : Array.isArray(rows[0]) ? rows[0].length : -1;
     for (const [i, row] of rows.entries()) {
       if (!Array.isArray(row)) {
-        throw inputError(`row ${i} must be an array of ${width >= 0 ? width : 'the'} values (input '${spec.name}' ${describeSpec(spec)}), not ${JSON.stringify(row) ?? 'undefined'}`);
+        throw inputError(`row ${i} must be an array of ${width >= 0 ? width : 'the'} values (input '${spec.name}' ${describeSpec(spec)}), not ${preview(row)}`);
       }
       if (row.length !== expected) {
         throw inputError(`row ${i} has ${row.length} value${row.length === 1 ? '' : 's'}; the model takes ${expected} (input '${spec.name}' ${describeSpec(spec)})`);
@@ -52,7 +52,7 @@ function arrayRows(spec: TensorSpec, rows: unknown[]): RawTensor {
       for (const [j, v] of row.entries()) {
         const problem = elementProblem(spec.datatype, v);
         if (problem !== undefined) {
-          throw inputError(`row ${i}, column ${j}: ${JSON.stringify(v) ?? 'undefined'} is not ${problem} (input '${spec.name}' ${describeSpec(spec)})`);
+          throw inputError(`row ${i}, column ${j}: ${preview(v)} is not ${problem} (input '${spec.name}' ${describeSpec(spec)})`);
         }
       }
     }

@@ -1,6 +1,6 @@
 import type { Datatype } from './datatypes.js';
 import { elementProblem, isDatatype, isNumericDatatype, toValues } from './datatypes.js';
-import { inputError } from './errors.js';
+import { inputError, preview } from './errors.js';
 import type { ModelSignature, TensorSpec } from './signature.js';
 import { describeSpec } from './signature.js';
 import type { Tensor } from './tensor.js';
@@ -29,7 +29,9 @@ const MAX_ELEMENTS = 50_000_000;
  */
 export function validateRequest(signature: ModelSignature, raw: readonly RawTensor[], outputs: readonly unknown[] | undefined): ModelRequest {
   const given = new Map<string, RawTensor>();
+  // The envelope reaches here unchecked from any caller: every input must at least be an object.
   for (const [i, input] of raw.entries()) {
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) throw inputError(`inputs[${i}] must be an object {name, shape, datatype, data}`);
     if (typeof input.name !== 'string' || input.name === '') throw inputError(`inputs[${i}] has no "name"`);
     if (given.has(input.name)) throw inputError(`input '${input.name}' is given twice`);
     if (!signature.inputs.some((s) => s.name === input.name)) {
@@ -47,6 +49,7 @@ export function validateRequest(signature: ModelSignature, raw: readonly RawTens
 
 /** The outputs to compute: the named ones (checked), or every output when none are named. */
 export function selectOutputs(signature: ModelSignature, outputs: readonly unknown[] | undefined): string[] {
+  if (outputs !== undefined && !Array.isArray(outputs)) throw inputError('"outputs" must be an array of {name}');
   if (outputs === undefined || outputs.length === 0) return signature.outputs.map((s) => s.name);
   const names: string[] = [];
   for (const [i, o] of outputs.entries()) {
@@ -71,7 +74,7 @@ function checkTensor(spec: TensorSpec, input: RawTensor, anyNumeric: boolean): T
   const expected = { toString: () => describeSpec(spec) };
   let datatype: Datatype = spec.datatype;
   if (input.datatype !== undefined) {
-    if (!isDatatype(input.datatype)) throw inputError(`input '${name}': unknown datatype ${JSON.stringify(input.datatype)} (expected ${spec.datatype})`);
+    if (!isDatatype(input.datatype)) throw inputError(`input '${name}': unknown datatype ${preview(input.datatype)} (expected ${spec.datatype})`);
     const sent: Datatype = input.datatype;
     if (sent !== spec.datatype && !(anyNumeric && isNumericDatatype(sent) && isNumericDatatype(spec.datatype))) {
       throw inputError(`input '${name}': datatype ${sent} does not match the model's ${spec.datatype} (expected ${expected})`);
@@ -98,6 +101,8 @@ function checkTensor(spec: TensorSpec, input: RawTensor, anyNumeric: boolean): T
   }
   const count = shape.reduce((a, b) => a * b, 1);
   if (count > MAX_ELEMENTS) throw inputError(`input '${name}': ${count} elements is more than the limit of ${MAX_ELEMENTS}`);
+  // [1e300, 0] holds no element, but no engine can make (or answer) a dimension that size.
+  if (shape.some((d) => d > MAX_ELEMENTS)) throw inputError(`input '${name}': shape [${shape.join(', ')}] has a dimension over the limit of ${MAX_ELEMENTS}`);
   const flat = nested || shape.length > 1 && input.data.some(Array.isArray) ? flattenChecked(name, input.data, shape) : input.data;
   if (flat.length !== count) {
     throw inputError(`input '${name}': shape [${shape.join(', ')}] needs ${count} element${count === 1 ? '' : 's'} but "data" has ${flat.length}`);
@@ -105,7 +110,7 @@ function checkTensor(spec: TensorSpec, input: RawTensor, anyNumeric: boolean): T
   for (let i = 0; i < flat.length; i++) {
     const problem = elementProblem(datatype, flat[i]);
     if (problem !== undefined) {
-      throw inputError(`input '${name}': element ${i} is ${JSON.stringify(flat[i]) ?? 'undefined'}, expected ${problem} (${datatype}; the model expects ${expected})`);
+      throw inputError(`input '${name}': element ${i} is ${preview(flat[i])}, expected ${problem} (${datatype}; the model expects ${expected})`);
     }
   }
   return { name, datatype: spec.datatype, shape, data: toValues(spec.datatype, flat) };
@@ -132,7 +137,7 @@ function flattenChecked(name: string, data: readonly unknown[], shape: readonly 
       return;
     }
     if (!Array.isArray(value) || value.length !== shape[level]) {
-      const got = Array.isArray(value) ? `${value.length} elements` : JSON.stringify(value) ?? 'undefined';
+      const got = Array.isArray(value) ? `${value.length} elements` : preview(value);
       throw inputError(`input '${name}': data${path} should hold ${shape[level]} elements (shape [${shape.join(', ')}]) but holds ${got}`);
     }
     for (let i = 0; i < value.length; i++) walk(value[i], level + 1, `${path}[${i}]`);
