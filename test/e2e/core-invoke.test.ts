@@ -142,8 +142,10 @@ test('a redeploy serves new code to new calls while a call in flight finishes on
       `exports.handler = async (event) => { await new Promise((r) => setTimeout(r, event.ms || 0)); return { version: '${version}', pid: process.pid }; };`;
     await writeFile(join(dir, 'index.js'), source('v1'));
     await mustDeploy(p.url, 'versioned', dir);
-    const slow = invoke(p.url, 'versioned', { ms: 800 });
-    await new Promise((r) => setTimeout(r, 200));
+    // Warm first, so the slow call below is running on v1 (not still cold-starting) when v2 lands.
+    assert.equal(((await invoke(p.url, 'versioned', {})).json() as { version: string }).version, 'v1');
+    const slow = invoke(p.url, 'versioned', { ms: 1500 });
+    await new Promise((r) => setTimeout(r, 300));
     await writeFile(join(dir, 'index.js'), source('v2'));
     await mustDeploy(p.url, 'versioned', dir);
     const fresh = (await invoke(p.url, 'versioned', {})).json() as { version: string; pid: number };
