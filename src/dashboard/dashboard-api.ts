@@ -8,6 +8,7 @@ import { ModelfnError } from '../shared/errors.js';
 import { sendJson } from '../server/http/respond.js';
 import { trackStream } from '../server/http/streams.js';
 import { functionView } from '../surfaces/admin/function-view.js';
+import { coldStartView } from '../surfaces/admin/admin-surface.js';
 import { parseTime } from '../surfaces/admin/logs-endpoint.js';
 import type { LogStore } from '../telemetry/logs/log-record.js';
 import { LogRenderer } from '../telemetry/logs/log-record.js';
@@ -65,7 +66,13 @@ export class DashboardApi {
   }
 
   private detail(name: string) {
-    return { function: this.view(name), stepMs: this.data.live.stepMs, points: this.data.live.points(name), invocations: this.data.live.recent(name) };
+    return {
+      function: this.view(name),
+      stepMs: this.data.live.stepMs,
+      points: this.data.live.points(name),
+      invocations: this.data.live.recent(name),
+      coldStarts: this.data.scheduler.recentColdStarts(name).map(coldStartView),
+    };
   }
 
   private cost(query: URLSearchParams) {
@@ -93,7 +100,7 @@ export class DashboardApi {
       counts.starting += p.starting;
       counts.waiting += p.waiting;
     }
-    return functionView(doc, counts, functionArn(this.data.registry.account, name));
+    return functionView(doc, counts, functionArn(this.data.registry.account, name), this.data.scheduler.keepAliveStatus(name, doc.scaling));
   }
 
   private async events(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -93,6 +93,8 @@ export class Deployer {
       checkPreconditions(name, existing, preconditions);
       // Batching: undefined keeps the function's setting (as routes do), null turns it off.
       const batching = !facts?.model ? undefined : spec.batching === undefined ? existing?.latest.batching : (spec.batching ?? undefined);
+      // The keep-alive policy likewise: undefined keeps it, null goes back to the platform default.
+      const keepAlivePolicy = spec.keepAlivePolicy === undefined ? existing?.scaling.keepAlivePolicy : (spec.keepAlivePolicy ?? undefined);
       const latest: FunctionConfig = {
         name,
         version: '$LATEST',
@@ -118,7 +120,7 @@ export class Deployer {
         lastPublishedVersion: existing?.lastPublishedVersion ?? 0,
         aliases: existing?.aliases ?? {},
         routes: spec.routes ?? existing?.routes ?? [],
-        scaling: { reservedConcurrency: spec.reservedConcurrency, keepAliveSec: spec.keepAliveSec },
+        scaling: { reservedConcurrency: spec.reservedConcurrency, keepAliveSec: spec.keepAliveSec, ...(keepAlivePolicy ? { keepAlivePolicy } : {}) },
         extensions: existing?.extensions ?? {},
       };
     });

@@ -109,6 +109,8 @@ export const deploySpecSchema = z
       .nullable()
       .default(null),
     keepAliveSec: intIn(LIMITS.keepAliveSec.min, LIMITS.keepAliveSec.max, 'seconds').nullable().default(null),
+    /** fixed or adaptive (the hybrid histogram policy). undefined: keep the function's setting; null: the platform default. */
+    keepAlivePolicy: z.enum(['fixed', 'adaptive'], { message: 'must be "fixed" or "adaptive"' }).nullable().optional(),
     /** undefined: keep the function's routes as they are; []: remove them. */
     routes: z.array(routeSpecSchema).max(50).optional(),
     /** Model functions only: dynamic batching. undefined: keep the current setting; null: off. */

@@ -1,4 +1,5 @@
 import type { ModelSignature } from '../models/codecs/signature.js';
+import type { KeepAlivePolicyName } from '../scheduler/keepalive/hybrid-policy.js';
 
 /**
  * What the registry stores. A function is one document (its $LATEST configuration, published
@@ -61,6 +62,12 @@ export interface ScalingSettings {
   readonly reservedConcurrency: number | null;
   /** Idle instances are stopped after this long; null = the platform default. */
   readonly keepAliveSec: number | null;
+  /**
+   * 'fixed': keepAliveSec after each instance went idle; 'adaptive': the hybrid histogram policy
+   * (pre-warm and keep-alive from the function's idle times, keepAliveSec as its fallback).
+   * Absent: the platform default.
+   */
+  readonly keepAlivePolicy?: KeepAlivePolicyName;
 }
 
 export interface AliasConfig {

@@ -69,14 +69,19 @@ export interface Instance {
   readonly initPhases?: RuntimeInitPhases;
 }
 
-/** Phases of a runtime's start, in ms (the cold-start metrics show them). */
+/**
+ * Phases of a runtime's start, in ms (the cold-start metrics, logs and API show them). A runtime
+ * reports what it can tell apart; a phase it cannot see is left out.
+ */
 export interface RuntimeInitPhases {
-  /** From spawning the process until the runtime's own code runs (interpreter boot). */
-  readonly processStartMs: number;
-  /** The runtime's set-up before user code (channel, console capture). */
-  readonly runtimeInitMs: number;
-  /** Loading the handler module: the function's module-level code (where models load). */
-  readonly userInitMs: number;
+  /** From spawning the process (or handing a stem cell its function) until the runtime's own code runs. */
+  readonly processStartMs?: number;
+  /** The runtime's set-up before user code (channel, console capture, taking on the function's environment). */
+  readonly runtimeInitMs?: number;
+  /** Loading the handler module: the function's module-level code (where models load); a model function's model load. */
+  readonly userInitMs?: number;
+  /** The instance was a stem cell (a started, generic process that took on this function), not a new process. */
+  readonly stemCell?: boolean;
 }
 
 /** A language runtime: knows how to start instances for the runtime identifiers it supports. */

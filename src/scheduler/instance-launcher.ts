@@ -12,20 +12,22 @@ export interface LaunchRequest {
   readonly config: FunctionConfig;
   readonly startedAt: number;
   readonly onLog: (line: InstanceLogLine) => void;
-  /** Told how the cold start was spent once the instance is ready. */
-  readonly onPhases?: (phases: ColdStartPhases) => void;
+  /** Told how the cold start was spent once the instance is ready, and whether a stem cell took it. */
+  readonly onPhases?: (phases: ColdStartPhases, stemCell: boolean) => void;
 }
 
 /**
  * A cold start's phases in ms: fetch (code bundle unpacked or found, temp folder, environment),
- * then what the runtime reports (process start, runtime init, user init); runtimes that report
- * nothing leave those out.
+ * then what the runtime reports (process start, runtime init, user init), then the first
+ * invocation on the new instance; phases a runtime cannot tell apart are left out.
  */
 export interface ColdStartPhases {
   readonly fetchMs: number;
   readonly processStartMs?: number;
   readonly runtimeInitMs?: number;
   readonly userInitMs?: number;
+  /** The first invocation's duration on the new instance (absent until it ran; provisioned and pre-warmed instances start without one). */
+  readonly firstInvokeMs?: number;
 }
 
 /** What the scheduler needs to start and clean up instances (tests pass a fake). */
@@ -66,7 +68,16 @@ export class InstanceLauncher implements Launcher {
     const fetchMs = performance.now() - began;
     try {
       const instance = await runtime.start({ id: request.id, config, codeDir, tmpDir, env, initTimeoutMs: this.initTimeoutMs, onLog: request.onLog });
-      request.onPhases?.({ fetchMs, ...instance.initPhases });
+      const p = instance.initPhases;
+      request.onPhases?.(
+        {
+          fetchMs,
+          ...(p?.processStartMs !== undefined ? { processStartMs: p.processStartMs } : {}),
+          ...(p?.runtimeInitMs !== undefined ? { runtimeInitMs: p.runtimeInitMs } : {}),
+          ...(p?.userInitMs !== undefined ? { userInitMs: p.userInitMs } : {}),
+        },
+        p?.stemCell === true,
+      );
       return instance;
     } catch (err) {
       await this.cleanup(request.id);

@@ -3,8 +3,10 @@ import type { Clock } from '../shared/clock.js';
 import { InitFailure } from '../runtimes/runtime.js';
 import type { LambdaError } from '../runtimes/runtime.js';
 import type { InvocationTarget } from './invocation.js';
-import type { PooledInstance } from './pooled-instance.js';
-import { ewma, idleInstancesToStop, instancesToStart, mayQueue } from './policies.js';
+import type { PooledInstance, StartReason } from './pooled-instance.js';
+import { ewma, instancesToStart, mayQueue } from './policies.js';
+import { PoolKeepAlive, idleInstancesToStopAt } from './keepalive/index.js';
+import type { KeepAliveDecision } from './keepalive/index.js';
 
 /** What a pool needs from the scheduler that owns it. */
 export interface PoolHost {
@@ -20,8 +22,10 @@ export interface PoolHost {
   release(pi: PooledInstance): void;
   /** Start the runtime process and run its init; resolves when ready. */
   launch(pi: PooledInstance): Promise<void>;
-  newInstance(target: InvocationTarget): PooledInstance;
+  newInstance(target: InvocationTarget, reason?: StartReason): PooledInstance;
   throttleReason(target: InvocationTarget): string;
+  /** An instance finished its start; claimed: a waiting request took it (else it went idle). */
+  onStarted?(pi: PooledInstance, claimed: boolean): void;
 }
 
 /** What acquire hands back: an instance now marked busy, and whether this call started it. */
@@ -68,6 +72,8 @@ export class Pool {
     readonly key: string,
     private target: InvocationTarget,
     private readonly host: PoolHost,
+    /** The version's keep-alive state; it outlives the pool (a pool scaled to zero is dropped, its history is not). */
+    readonly keepAlive: PoolKeepAlive = new PoolKeepAlive(),
   ) {}
 
   get functionName(): string {
@@ -110,10 +116,25 @@ export class Pool {
     const headroom = this.host.functionLimit(this.target) - this.host.functionInstances(this.functionName);
     missing = Math.min(missing, headroom);
     while (missing-- > 0) {
-      const pi = this.host.newInstance(this.target);
+      const pi = this.host.newInstance(this.target, 'provisioned');
       if (!this.host.reserve(pi)) return;
       this.startInstance(pi);
     }
+  }
+
+  /**
+   * Start one instance ahead of a predicted call and keep it idle until holdUntil (the adaptive
+   * keep-alive's pre-warm). Nothing is started when an instance is idle or starting already, or
+   * when the function's limit or the memory budget has no room.
+   */
+  prewarm(holdUntil: number): boolean {
+    if (this.draining || this.idle.length > 0 || this.starting > 0) return false;
+    if (this.host.functionInstances(this.functionName) >= this.host.functionLimit(this.target)) return false;
+    const pi = this.host.newInstance(this.target, 'prewarm');
+    if (!this.host.reserve(pi)) return false;
+    pi.holdUntil = holdUntil;
+    this.startInstance(pi);
+    return true;
   }
 
   get currentTarget(): InvocationTarget {
@@ -208,10 +229,14 @@ export class Pool {
     }
   }
 
-  /** Stop idle instances whose keep-alive ran out. */
-  reap(keepAliveMs: number): void {
+  /**
+   * Stop idle instances whose keep-alive ran out under the decision (src/scheduler/keepalive);
+   * functionIdleSince: when the function's last call ended, undefined while calls run.
+   */
+  reap(decision: KeepAliveDecision, functionIdleSince: number | undefined): void {
+    if (this.idle.length === 0) return;
     const now = this.host.clock.now();
-    const expired = new Set(idleInstancesToStop(this.idle.map((pi) => ({ id: pi.id, idleSince: pi.idleSince })), now, keepAliveMs));
+    const expired = new Set(idleInstancesToStopAt(this.idle.map((pi) => ({ id: pi.id, idleSince: pi.idleSince, holdUntil: pi.holdUntil })), now, decision, functionIdleSince));
     if (expired.size === 0) return;
     // The oldest idle instances go first; provisioned ones (the floor) stay.
     let i = 0;
@@ -262,7 +287,10 @@ export class Pool {
   /** The process exited on its own (crash) or after a stop. */
   onExit(pi: PooledInstance): void {
     if (pi.state === 'busy') return; // the running invocation reports the death, then releases it
+    const wasLive = pi.state !== 'stopped';
     this.stop(pi);
+    // A provisioned instance that died is replaced at once (not at the next reaper tick).
+    if (wasLive && this.instances.size < this.minInstances) queueMicrotask(() => this.ensureMinimum());
   }
 
   private forget(pi: PooledInstance): void {
@@ -287,7 +315,9 @@ export class Pool {
         this.lastInitFailure = undefined;
         pi.state = 'idle';
         pi.idleSince = this.host.clock.now();
-        if (!this.handOff(pi, true)) this.idle.push(pi);
+        const claimed = this.handOff(pi, true);
+        if (!claimed) this.idle.push(pi);
+        this.host.onStarted?.(pi, claimed);
       },
       (err: unknown) => {
         this.starting--;
@@ -315,6 +345,7 @@ export class Pool {
 
   private markBusy(pi: PooledInstance): void {
     pi.state = 'busy';
+    pi.holdUntil = undefined;
     this.busy++;
   }
 

@@ -1,8 +1,12 @@
 import type { Instance, InstanceLogLine } from '../runtimes/runtime.js';
 import type { InvocationTarget } from './invocation.js';
+import type { ColdStartRecord } from './scheduler.js';
 import type { WatchedProcess } from './memory-watchdog.js';
 
 export type InstanceState = 'starting' | 'idle' | 'busy' | 'stopped';
+
+/** Why an instance was started: a waiting request, provisioned concurrency, or a pre-warm ahead of a predicted call. */
+export type StartReason = 'request' | 'provisioned' | 'prewarm';
 
 /** The scheduler's record of one instance: its state, accounting and the invocation it serves. */
 export class PooledInstance implements WatchedProcess {
@@ -22,12 +26,17 @@ export class PooledInstance implements WatchedProcess {
   collected: string[] | undefined;
   /** Capacity (ledger and memory budget) was given back. */
   released = false;
+  /** A pre-warmed instance is kept idle until this time (epoch ms), whatever the keep-alive says; cleared once it serves. */
+  holdUntil: number | undefined;
+  /** The cold start's record, until it is reported (after the first invocation, or when the instance goes idle unused). */
+  coldStart: ColdStartRecord | undefined;
 
   constructor(
     readonly id: string,
     readonly target: InvocationTarget,
     now: number,
     private readonly onLine: (pi: PooledInstance, line: InstanceLogLine) => void,
+    readonly startedBy: StartReason = 'request',
   ) {
     this.startedAt = now;
   }

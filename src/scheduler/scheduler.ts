@@ -15,7 +15,11 @@ import { MemoryWatchdog } from './memory-watchdog.js';
 import { InitError, Pool } from './pool.js';
 import type { PoolHost } from './pool.js';
 import { PooledInstance } from './pooled-instance.js';
+import type { StartReason } from './pooled-instance.js';
 import { billedDurationMs, functionConcurrencyLimit } from './policies.js';
+import { HYBRID_DEFAULTS, PoolKeepAlive } from './keepalive/index.js';
+import type { HybridParams, KeepAlivePolicyName, KeepAliveStatus } from './keepalive/index.js';
+import { ColdStartLog, formatInitPhases } from './cold-start-log.js';
 
 export interface SchedulerOptions {
   readonly clock: Clock;
@@ -32,6 +36,10 @@ export interface SchedulerOptions {
   readonly eagerInstances: number;
   /** A synchronous result larger than this is a function error (Lambda: 6 MB). */
   readonly maxResponseBytes: number;
+  /** Keep-alive policy of functions that do not choose one (default 'fixed', Lambda's). */
+  readonly defaultKeepAlivePolicy?: KeepAlivePolicyName;
+  /** Parameters of the adaptive (hybrid histogram) policy; default: the paper's. */
+  readonly keepAliveParams?: HybridParams;
 }
 
 /** Emitted for every finished invocation (telemetry subscribes; nothing here waits for it). */
@@ -48,12 +56,24 @@ export interface InvocationRecord {
   readonly traceId?: string;
 }
 
-/** Emitted as 'coldstart' when an instance finished its init (metrics subscribe). */
+/**
+ * Emitted as 'coldstart' for every instance start (metrics subscribe), once the first invocation
+ * on it ended (then phases.firstInvokeMs is set) or when it went idle unused (provisioned,
+ * pre-warmed); the last ones per function are kept for the API.
+ */
 export interface ColdStartRecord {
   readonly functionName: string;
   readonly version: string;
   readonly initDurationMs: number;
   readonly phases?: ColdStartPhases;
+  readonly instanceId?: string;
+  /** Epoch ms when the start began. */
+  readonly startedAt?: number;
+  readonly trigger?: StartReason;
+  /** The request the instance was started for and served first. */
+  readonly requestId?: string;
+  /** A stem cell took the function (Node.js stem cell, Python zygote fork, model spare host). */
+  readonly stemCell?: boolean;
 }
 
 /** A live instance process, for per-process telemetry (CPU time from /proc). */
@@ -80,6 +100,9 @@ export class Scheduler extends EventEmitter implements PoolHost {
   private readonly budget: MemoryBudget;
   private readonly watchdog = new MemoryWatchdog();
   private readonly reaper: NodeJS.Timeout;
+  /** Keep-alive state per function version (pool key): it outlives pools scaled to zero. */
+  private readonly keepAlives = new Map<string, PoolKeepAlive>();
+  private readonly coldStartLog = new ColdStartLog();
   private inFlight = 0;
   private closing = false;
 
@@ -99,20 +122,27 @@ export class Scheduler extends EventEmitter implements PoolHost {
     if (this.closing) throw new ModelfnError('SHUTTING_DOWN', 'the platform is shutting down');
     this.noteReservation(target);
     const pool = this.poolFor(target);
-    let lease;
+    // The keep-alive learns the function's idle times from arrivals and ends (no allocation here).
+    const keepAlive = pool.keepAlive;
+    keepAlive.arrive(this.clock.now());
     try {
-      lease = await pool.acquire();
-    } catch (err) {
-      if (err instanceof InitError) return this.initFailed(target, invocation, err);
-      if (err instanceof ModelfnError && err.code === 'TOO_MANY_REQUESTS') this.emit('throttle', target.config.name, target.config.version);
-      throw err;
-    }
-    this.inFlight++;
-    try {
-      return await this.run(pool, lease.pi, lease.cold, invocation);
+      let lease;
+      try {
+        lease = await pool.acquire();
+      } catch (err) {
+        if (err instanceof InitError) return this.initFailed(target, invocation, err);
+        if (err instanceof ModelfnError && err.code === 'TOO_MANY_REQUESTS') this.emit('throttle', target.config.name, target.config.version);
+        throw err;
+      }
+      this.inFlight++;
+      try {
+        return await this.run(pool, lease.pi, lease.cold, invocation);
+      } finally {
+        this.inFlight--;
+        if (this.inFlight === 0) this.emit('idle');
+      }
     } finally {
-      this.inFlight--;
-      if (this.inFlight === 0) this.emit('idle');
+      keepAlive.finish(this.clock.now());
     }
   }
 
@@ -146,7 +176,14 @@ export class Scheduler extends EventEmitter implements PoolHost {
         this.pools.delete(key);
       }
     }
-    if (!current('$LATEST')) this.reservations.delete(name);
+    // Keep-alive histograms of versions that are gone go with them.
+    for (const key of this.keepAlives.keys()) {
+      if (key.startsWith(`${name}:`) && !current(key.slice(name.length + 1))) this.keepAlives.delete(key);
+    }
+    if (!current('$LATEST')) {
+      this.reservations.delete(name);
+      this.coldStartLog.forget(name);
+    }
   }
 
   /**
@@ -271,25 +308,37 @@ export class Scheduler extends EventEmitter implements PoolHost {
     });
   }
 
-  newInstance(target: InvocationTarget): PooledInstance {
-    return new PooledInstance(newInstanceId(), target, this.clock.now(), (pi, line) => this.onInstanceLine(pi, line));
+  newInstance(target: InvocationTarget, reason: StartReason = 'request'): PooledInstance {
+    return new PooledInstance(newInstanceId(), target, this.clock.now(), (pi, line) => this.onInstanceLine(pi, line), reason);
   }
 
   async launch(pi: PooledInstance): Promise<void> {
     const started = performance.now();
     let phases: ColdStartPhases | undefined;
+    let stemCell = false;
     const instance = await this.options.launcher.launch({
       id: pi.id,
       config: pi.target.config,
       startedAt: pi.startedAt,
       onLog: pi.handleLog,
-      onPhases: (p) => (phases = p),
+      onPhases: (p, stem) => {
+        phases = p;
+        stemCell = stem;
+      },
     });
     pi.instance = instance;
     pi.initDurationMs = performance.now() - started;
-    if (this.listenerCount('coldstart') > 0) {
-      this.emit('coldstart', { functionName: pi.functionName, version: pi.target.config.version, initDurationMs: pi.initDurationMs, phases } satisfies ColdStartRecord);
-    }
+    // Reported once the first invocation on it ended (or when it goes idle unused): see onStarted and run.
+    pi.coldStart = {
+      functionName: pi.functionName,
+      version: pi.target.config.version,
+      initDurationMs: pi.initDurationMs,
+      phases,
+      instanceId: pi.id,
+      startedAt: pi.startedAt,
+      trigger: pi.startedBy,
+      stemCell,
+    };
     if (pi.state === 'stopped') {
       instance.kill();
       return;
@@ -297,6 +346,11 @@ export class Scheduler extends EventEmitter implements PoolHost {
     // Sampled once after init so that even the first REPORT has a real Max Memory Used.
     await this.watchdog.sample(pi);
     this.watchdog.add(pi);
+  }
+
+  /** An instance is ready: one that no request took (provisioned, pre-warmed) reports its cold start now. */
+  onStarted(pi: PooledInstance, claimed: boolean): void {
+    if (!claimed) this.reportColdStart(pi);
   }
 
   throttleReason(target: InvocationTarget): string {
@@ -311,7 +365,9 @@ export class Scheduler extends EventEmitter implements PoolHost {
     const key = poolKey(target);
     let pool = this.pools.get(key);
     if (!pool) {
-      pool = new Pool(key, target, this);
+      let keepAlive = this.keepAlives.get(key);
+      if (!keepAlive) this.keepAlives.set(key, (keepAlive = new PoolKeepAlive(this.options.keepAliveParams ?? HYBRID_DEFAULTS)));
+      pool = new Pool(key, target, this, keepAlive);
       this.pools.set(key, pool);
     } else if (pool.currentTarget.config.revisionId !== target.config.revisionId) {
       // Requests resolved before a redeploy may arrive after it: only ever move forward.
@@ -389,6 +445,13 @@ export class Scheduler extends EventEmitter implements PoolHost {
       report,
     });
     pi.collected?.push(formatEnd(requestId), formatReport(requestId, report));
+    if (cold && pi.coldStart) {
+      // The cold start's breakdown, with this first invocation as its last phase.
+      const record = this.reportColdStart(pi, requestId, durationMs)!;
+      const line = formatInitPhases(requestId, record);
+      this.options.logs.append({ ts: this.clock.now(), functionName: config.name, version: config.version, instanceId: pi.id, requestId, kind: 'platform', message: line });
+      pi.collected?.push(line);
+    }
     const logs = pi.collected?.join('\n');
     pi.currentRequestId = null;
     pi.lastRequestId = requestId;
@@ -503,14 +566,53 @@ export class Scheduler extends EventEmitter implements PoolHost {
     return this.budget.freeMb >= memoryMb;
   }
 
-  /** Stop idle instances past their keep-alive (the timer calls this; tests call it with a moved clock). */
+  /**
+   * Apply the keep-alive (the timer calls this; tests call it with a moved clock): stop idle
+   * instances past their keep-alive, start the pre-warm the adaptive policy planned, keep the
+   * provisioned floors.
+   */
   reapIdle(): void {
+    const now = this.clock.now();
     for (const [key, pool] of this.pools) {
-      const keepAliveSec = pool.currentTarget.scaling.keepAliveSec ?? this.options.defaultKeepAliveSec;
-      pool.reap(keepAliveSec * 1000);
+      const scaling = pool.currentTarget.scaling;
+      const fixedMs = (scaling.keepAliveSec ?? this.options.defaultKeepAliveSec) * 1000;
+      const tick = pool.keepAlive.tick(now, scaling.keepAlivePolicy ?? this.options.defaultKeepAlivePolicy ?? 'fixed', fixedMs);
+      pool.reap(tick.decision, tick.functionIdleSince);
+      if (tick.prewarmUntil !== undefined && pool.prewarm(tick.prewarmUntil)) pool.keepAlive.prewarmDone();
       pool.ensureMinimum();
-      if (pool.isEmpty) this.pools.delete(key);
+      // An empty pool goes (its keep-alive state stays), unless a pre-warm is still to come.
+      if (pool.isEmpty && !pool.keepAlive.prewarmPending) this.pools.delete(key);
     }
+  }
+
+  /** The keep-alive decision of each version of a function that has run (for the API and the dashboard). */
+  keepAliveStatus(functionName: string, scaling: { readonly keepAliveSec: number | null; readonly keepAlivePolicy?: KeepAlivePolicyName }): Array<{ version: string } & KeepAliveStatus> {
+    const now = this.clock.now();
+    const fixedMs = (scaling.keepAliveSec ?? this.options.defaultKeepAliveSec) * 1000;
+    const policy = scaling.keepAlivePolicy ?? this.options.defaultKeepAlivePolicy ?? 'fixed';
+    const out: Array<{ version: string } & KeepAliveStatus> = [];
+    for (const [key, keepAlive] of this.keepAlives) {
+      if (!key.startsWith(`${functionName}:`)) continue;
+      out.push({ version: key.slice(functionName.length + 1), ...keepAlive.status(now, policy, fixedMs) });
+    }
+    return out;
+  }
+
+  /** The last cold starts of a function, newest first, with their phases. */
+  recentColdStarts(functionName: string): ColdStartRecord[] {
+    return this.coldStartLog.recent(functionName);
+  }
+
+  /** Report an instance's cold start once (with its first invocation, when one ran). */
+  private reportColdStart(pi: PooledInstance, requestId?: string, firstInvokeMs?: number): ColdStartRecord | undefined {
+    const pending = pi.coldStart;
+    if (!pending) return undefined;
+    pi.coldStart = undefined;
+    const record: ColdStartRecord =
+      requestId === undefined ? pending : { ...pending, requestId, phases: { ...(pending.phases ?? { fetchMs: 0 }), firstInvokeMs } };
+    this.coldStartLog.add(record);
+    if (this.listenerCount('coldstart') > 0) this.emit('coldstart', record);
+    return record;
   }
 }
 

@@ -21,6 +21,8 @@ export interface DeployOptions {
   env?: string[];
   concurrency?: string;
   keepAlive?: string;
+  /** fixed, adaptive, or default (the platform's). */
+  keepAlivePolicy?: string;
   route?: string[];
   payloadFormat?: string;
   routeAuth?: string;
@@ -60,11 +62,13 @@ export async function deployCommand(client: PlatformClient, path: string, opts: 
     code: { sha256: uploaded.sha256 },
     reservedConcurrency: intOption(opts.concurrency, '--concurrency') ?? current?.reservedConcurrency ?? null,
     keepAliveSec: intOption(opts.keepAlive, '--keep-alive') ?? current?.keepAliveSec ?? null,
+    keepAlivePolicy: keepAlivePolicyOption(opts.keepAlivePolicy),
   };
   if (opts.route) spec.routes = opts.route.map((r) => withRouteAuth(parseRoute(r, opts.payloadFormat), opts.routeAuth));
   const view = await client.json<FunctionView>('PUT', `/_modelfn/v1/functions/${encodeURIComponent(name)}`, dropUndefined(spec));
   if (opts.json) return printJson(view);
   process.stdout.write(`${current ? 'updated' : 'deployed'} ${view.name} (${view.runtime}, ${view.handler}, ${view.memoryMb} MB, ${view.timeoutSec} s, code ${view.codeSha256.slice(0, 12)})\n`);
+  if (view.keepAlivePolicy) process.stdout.write(`  keep-alive: ${view.keepAlivePolicy}${view.keepAliveSec !== null ? ` (fixed ${view.keepAliveSec} s)` : ''}\n`);
   for (const route of view.routes) {
     const method = route.method === 'ANY' ? 'POST' : route.method;
     const url = route.path === '$default' ? `${client.endpoint}/` : `${client.endpoint}${route.path}`;
@@ -96,6 +100,7 @@ async function deployModel(client: PlatformClient, path: string, opts: DeployOpt
     code: { sha256: uploaded.sha256 },
     reservedConcurrency: intOption(opts.concurrency, '--concurrency') ?? current?.reservedConcurrency ?? null,
     keepAliveSec: intOption(opts.keepAlive, '--keep-alive') ?? current?.keepAliveSec ?? null,
+    keepAlivePolicy: keepAlivePolicyOption(opts.keepAlivePolicy),
     batching: opts.batch === undefined ? undefined : parseBatch(opts.batch),
   };
   if (opts.route) spec.routes = opts.route.map((r) => withRouteAuth(parseRoute(r, opts.payloadFormat), opts.routeAuth));
@@ -108,6 +113,15 @@ async function deployModel(client: PlatformClient, path: string, opts: DeployOpt
   if (opts.batch !== undefined) out.write(`  batching: ${opts.batch === 'off' ? 'off' : opts.batch.replace(',', ' rows / ') + ' ms'}\n`);
   for (const example of callExamples(client.endpoint, view.name, meta, view.routes)) out.write(`  ${example.label}:\n    ${example.command}\n`);
   out.write(`  invoke: modelfn invoke ${view.name} --data ${shellQuote(JSON.stringify(exampleRows({ inputs: meta.inputs })))}\n`);
+}
+
+/** --keep-alive-policy fixed|adaptive|default (default: the platform's; absent: keep the function's). */
+export function keepAlivePolicyOption(value: string | undefined): 'fixed' | 'adaptive' | null | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim().toLowerCase();
+  if (v === 'fixed' || v === 'adaptive') return v;
+  if (v === 'default') return null;
+  throw new CliError(`--keep-alive-policy must be fixed, adaptive or default, not ${JSON.stringify(value)}`);
 }
 
 /** --batch "32,5" (rows, ms) or "off". */

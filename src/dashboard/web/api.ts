@@ -35,6 +35,9 @@ export interface FunctionInfo {
   aliases: Array<{ name: string; functionVersion: string }>;
   routes: Array<{ method: string; path: string }>;
   reservedConcurrency: number | null;
+  keepAliveSec: number | null;
+  keepAlivePolicy: 'fixed' | 'adaptive' | null;
+  keepAlive: KeepAliveStatus[];
   lastModified: string;
   instances: { instances: number; idle: number; busy: number; starting: number; waiting: number };
   last5m?: { requests: number; errors: number; throttles: number; coldStarts: number };
@@ -59,11 +62,35 @@ export interface Invocation {
   traceId?: string;
 }
 
+export interface KeepAliveStatus {
+  version: string;
+  policy: 'fixed' | 'adaptive';
+  mode: 'fixed' | 'histogram';
+  reason: string;
+  prewarmSec: number;
+  keepAliveSec: number;
+  idleTimes: { samples: number; outOfRange: number; cv: number };
+  idleSince: string | null;
+  nextPrewarmAt: string | null;
+}
+
+export interface ColdStart {
+  at: string | null;
+  version: string;
+  instanceId: string | null;
+  trigger: 'request' | 'provisioned' | 'prewarm';
+  requestId: string | null;
+  stemCell: boolean;
+  initDurationMs: number | null;
+  phases: { fetchMs: number | null; processStartMs: number | null; runtimeInitMs: number | null; userInitMs: number | null; firstInvokeMs: number | null };
+}
+
 export interface Detail {
   function: FunctionInfo;
   stepMs: number;
   points: LivePoint[];
   invocations: Invocation[];
+  coldStarts: ColdStart[];
 }
 
 export interface CostReport {

@@ -1,7 +1,7 @@
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { SignedOut, getJson, postJson } from './api.js';
-import type { CostReport, Detail, FunctionInfo, Invocation, LivePoint, Overview, Session } from './api.js';
+import type { ColdStart, CostReport, Detail, FunctionInfo, Invocation, LivePoint, Overview, Session } from './api.js';
 import { CHARTS, LiveChart } from './charts.js';
 import { clear, fmtMs, fmtNumber, fmtTime, fmtUsd, h } from './dom.js';
 
@@ -128,6 +128,18 @@ function quietly(work: () => Promise<void>): void {
   work().catch(() => liveDot.classList.remove('on'));
 }
 
+/** The keep-alive policy and what it decided, per version that has run. */
+function keepAliveText(f: FunctionInfo): string {
+  const configured = f.keepAlivePolicy ?? 'platform default';
+  if (f.keepAlive.length === 0) return `${configured} (no calls yet)`;
+  return f.keepAlive
+    .map((k) => {
+      const windows = k.prewarmSec > 0 ? `pre-warm after ${fmtNumber(k.prewarmSec / 60, 1)} min, keep until ${fmtNumber(k.keepAliveSec / 60, 1)} min` : `keep ${fmtNumber(k.keepAliveSec / 60, 1)} min`;
+      return `${k.version}: ${k.policy} (${k.mode}) ${windows}; ${k.reason}${k.nextPrewarmAt ? `; next pre-warm ${fmtTime(Date.parse(k.nextPrewarmAt))}` : ''}`;
+    })
+    .join(' | ');
+}
+
 function stateOf(f: FunctionInfo): HTMLElement {
   const i = f.instances;
   if (i.instances === 0) return h('span', { class: 'badge' }, 'scaled to zero');
@@ -216,6 +228,7 @@ async function functionPage(name: string): Promise<Page> {
       fact('aliases', f.aliases.map((a) => `${a.name}→${a.functionVersion}`).join(', ') || '–'),
       fact('routes', f.routes.map((r) => (r.path === '$default' ? '$default' : `${r.method} ${r.path}`)).join(', ') || '–'),
       fact('reserved concurrency', f.reservedConcurrency === null ? '–' : String(f.reservedConcurrency)),
+      fact('keep-alive', keepAliveText(f)),
       fact('modified', f.lastModified),
     );
   };
@@ -229,6 +242,42 @@ async function functionPage(name: string): Promise<Page> {
   });
   const draw = () => charts.forEach((c) => c.setPoints(points));
   draw();
+
+  const coldTable = h('tbody', {});
+  const renderColdStarts = (list: ColdStart[]) => {
+    clear(coldTable);
+    if (list.length === 0) coldTable.append(h('tr', {}, h('td', { colspan: 10, class: 'muted' }, 'No cold starts since the platform started.')));
+    for (const c of list) {
+      const p = c.phases;
+      coldTable.append(
+        h(
+          'tr',
+          { 'data-instance-id': c.instanceId ?? '' },
+          h('td', {}, c.at ? fmtTime(Date.parse(c.at)) : ''),
+          h('td', {}, c.version),
+          h('td', {}, c.trigger),
+          h('td', {}, c.stemCell ? 'yes' : 'no'),
+          h('td', { class: 'num' }, fmtMs(c.initDurationMs)),
+          h('td', { class: 'num' }, fmtMs(p.fetchMs)),
+          h('td', { class: 'num' }, fmtMs(p.processStartMs)),
+          h('td', { class: 'num' }, fmtMs(p.runtimeInitMs)),
+          h('td', { class: 'num' }, fmtMs(p.userInitMs)),
+          h('td', { class: 'num' }, fmtMs(p.firstInvokeMs)),
+        ),
+      );
+    }
+  };
+  renderColdStarts(detail.coldStarts);
+  app.append(
+    h('h2', {}, 'Recent cold starts'),
+    h(
+      'table',
+      { id: 'cold-starts-table' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'Time'), h('th', {}, 'Version'), h('th', {}, 'Started for'), h('th', {}, 'Stem cell'), h('th', { class: 'num' }, 'Init'),
+        h('th', { class: 'num' }, 'Fetch'), h('th', { class: 'num' }, 'Process start'), h('th', { class: 'num' }, 'Runtime init'), h('th', { class: 'num' }, 'User init'), h('th', { class: 'num' }, 'First invoke'))),
+      coldTable,
+    ),
+  );
 
   const logs = h('div', { id: 'invocation-logs' });
   const table = h('tbody', {});
@@ -274,6 +323,7 @@ async function functionPage(name: string): Promise<Page> {
   const refresh = async () => {
     const [d, inv] = await Promise.all([getJson<Detail>(`/functions/${name}`), getJson<{ invocations: Invocation[] }>(`/functions/${name}/invocations`)]);
     renderFacts(d.function);
+    renderColdStarts(d.coldStarts);
     renderInvocations(inv.invocations);
   };
   return {

@@ -164,3 +164,22 @@ export function prewarmWindow(decision: KeepAliveDecision, functionIdleSince: nu
   if (!(decision.prewarmMs > 0) || decision.keepAliveMs <= decision.prewarmMs) return undefined;
   return { startAt: functionIdleSince + decision.prewarmMs, stopAt: functionIdleSince + decision.keepAliveMs };
 }
+
+/** An idle instance as the keep-alive sees it. */
+export interface IdleInstanceView {
+  readonly id: string;
+  readonly idleSince: number;
+  /** A pre-warmed instance is kept until then, whatever the decision says. */
+  readonly holdUntil?: number;
+}
+
+/** The idle instances (given oldest first, newest last) whose keep-alive has run out at `now`. */
+export function idleInstancesToStopAt(idle: readonly IdleInstanceView[], now: number, decision: KeepAliveDecision, functionIdleSince: number | undefined): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < idle.length; i++) {
+    const pi = idle[i]!;
+    const stopAt = pi.holdUntil ?? instanceStopAt(decision, pi.idleSince, functionIdleSince, i === idle.length - 1);
+    if (now >= stopAt) out.push(pi.id);
+  }
+  return out;
+}

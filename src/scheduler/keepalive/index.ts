@@ -3,6 +3,8 @@
  * The scheduler applies them to real instances; the simulator (src/simulator) to a virtual pool.
  */
 export { IdleTimeHistogram } from './idle-histogram.js';
-export { HYBRID_DEFAULTS, KEEP_ALIVE_POLICIES, decideKeepAlive, fixedDecision, instanceStopAt, prewarmWindow } from './hybrid-policy.js';
-export type { HybridParams, KeepAliveDecision, KeepAlivePolicyName } from './hybrid-policy.js';
+export { HYBRID_DEFAULTS, KEEP_ALIVE_POLICIES, decideKeepAlive, fixedDecision, idleInstancesToStopAt, instanceStopAt, prewarmWindow } from './hybrid-policy.js';
+export type { HybridParams, IdleInstanceView, KeepAliveDecision, KeepAlivePolicyName } from './hybrid-policy.js';
 export { KeepAliveState } from './keep-alive-state.js';
+export { PoolKeepAlive } from './pool-keep-alive.js';
+export type { KeepAliveStatus, KeepAliveTick } from './pool-keep-alive.js';

@@ -13,6 +13,7 @@ export class KeepAliveState {
   private running = 0;
   private idleFrom: number | undefined;
   private cached: KeepAliveDecision | undefined;
+  private fixed: KeepAliveDecision | undefined;
   private cachedAt = 0;
   private cachedSamples = -1;
   private cachedFallback = -1;
@@ -49,7 +50,12 @@ export class KeepAliveState {
 
   /** The decision at `now` for a policy and the function's fixed keep-alive. */
   decide(now: number, policy: KeepAlivePolicyName, fixedKeepAliveMs: number): KeepAliveDecision {
-    if (policy === 'fixed') return fixedDecision(fixedKeepAliveMs, 'fixed', 'fixed keep-alive', this.histogram);
+    if (policy === 'fixed') {
+      if (this.fixed?.keepAliveMs !== fixedKeepAliveMs || this.fixed.samples !== this.histogram.samples) {
+        this.fixed = fixedDecision(fixedKeepAliveMs, 'fixed', 'fixed keep-alive', this.histogram);
+      }
+      return this.fixed;
+    }
     const samples = this.histogram.samples + this.histogram.outOfRangeSamples;
     const stale = samples !== this.cachedSamples && now - this.cachedAt >= this.refreshMs;
     if (this.cached === undefined || fixedKeepAliveMs !== this.cachedFallback || stale) {

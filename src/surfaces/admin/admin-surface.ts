@@ -8,7 +8,7 @@ import { functionArn } from '../../registry/arn.js';
 import type { Deployer } from '../../registry/deployer.js';
 import { deploySpecSchema, functionNameSchema } from '../../registry/function-spec.js';
 import type { Registry } from '../../registry/registry.js';
-import type { Scheduler } from '../../scheduler/scheduler.js';
+import type { ColdStartRecord, Scheduler } from '../../scheduler/scheduler.js';
 import type { LogStore } from '../../telemetry/logs/log-record.js';
 import { readBody } from '../../server/http/body.js';
 import { closeAfterResponse, sendJson } from '../../server/http/respond.js';
@@ -80,6 +80,7 @@ export class AdminSurface implements Surface {
     this.on('PUT', '/_modelfn/v1/functions/:name', (req, res, p) => this.deploy(req, res, p.name!));
     this.on('DELETE', '/_modelfn/v1/functions/:name', (_req, res, p) => this.remove(res, p.name!));
     this.on('GET', '/_modelfn/v1/functions/:name/logs', (req, res, p, q) => this.logs(req, res, p.name!, q));
+    this.on('GET', '/_modelfn/v1/functions/:name/cold-starts', async (_req, res, p) => this.coldStarts(res, p.name!));
     this.on('GET', '/_modelfn/v1/routes', async (_req, res) => this.routes(res));
     if (deps.keys) registerKeyEndpoints(this, deps.keys);
   }
@@ -181,6 +182,17 @@ export class AdminSurface implements Surface {
     await streamLogs(this.deps.logs, req, res, name, query);
   }
 
+  /** The function's last cold starts (newest first) with their phases, and its keep-alive decisions. */
+  private coldStarts(res: ServerResponse, name: string): void {
+    const doc = this.deps.registry.get(name);
+    if (!doc) throw notFound(name);
+    sendJson(res, 200, {
+      function: name,
+      coldStarts: this.deps.scheduler.recentColdStarts(name).map(coldStartView),
+      keepAlive: this.deps.scheduler.keepAliveStatus(name, doc.scaling),
+    });
+  }
+
   private routes(res: ServerResponse): void {
     const routes = this.deps.registry.list().flatMap((doc) =>
       doc.routes.map((r) => ({ method: r.method, path: r.path, function: doc.name, qualifier: r.qualifier ?? null, payloadFormat: r.payloadFormat })),
@@ -202,8 +214,29 @@ export class AdminSurface implements Surface {
       }),
       { instances: 0, idle: 0, busy: 0, starting: 0, waiting: 0 },
     );
-    return functionView(doc, counts, functionArn(this.deps.registry.account, name));
+    return functionView(doc, counts, functionArn(this.deps.registry.account, name), this.deps.scheduler.keepAliveStatus(name, doc.scaling));
   }
+}
+
+/** A cold start as the API shows it: phases in ms, rounded to µs. */
+export function coldStartView(r: ColdStartRecord) {
+  const ms = (v: number | undefined) => (v === undefined ? null : Math.round(v * 1000) / 1000);
+  return {
+    at: r.startedAt === undefined ? null : new Date(r.startedAt).toISOString(),
+    version: r.version,
+    instanceId: r.instanceId ?? null,
+    trigger: r.trigger ?? 'request',
+    requestId: r.requestId ?? null,
+    stemCell: r.stemCell ?? false,
+    initDurationMs: ms(r.initDurationMs),
+    phases: {
+      fetchMs: ms(r.phases?.fetchMs),
+      processStartMs: ms(r.phases?.processStartMs),
+      runtimeInitMs: ms(r.phases?.runtimeInitMs),
+      userInitMs: ms(r.phases?.userInitMs),
+      firstInvokeMs: ms(r.phases?.firstInvokeMs),
+    },
+  };
 }
 
 function notFound(name: string): ModelfnError {

@@ -1,4 +1,5 @@
 import type { FunctionDocument } from '../../registry/types.js';
+import type { KeepAliveStatus } from '../../scheduler/keepalive/index.js';
 
 export interface InstanceCounts {
   readonly instances: number;
@@ -8,8 +9,11 @@ export interface InstanceCounts {
   readonly waiting: number;
 }
 
-/** How the modelfn API and CLI show a function. */
-export function functionView(doc: FunctionDocument, counts: InstanceCounts | undefined, arn: string) {
+/**
+ * How the modelfn API and CLI show a function. keepAlive: the keep-alive decision of each version
+ * that has run (policy, mode and why, pre-warm and keep-alive windows, idle-time samples).
+ */
+export function functionView(doc: FunctionDocument, counts: InstanceCounts | undefined, arn: string, keepAlive: ReadonlyArray<{ version: string } & KeepAliveStatus> = []) {
   const c = doc.latest;
   return {
     name: doc.name,
@@ -27,6 +31,9 @@ export function functionView(doc: FunctionDocument, counts: InstanceCounts | und
     createdAt: doc.createdAt,
     reservedConcurrency: doc.scaling.reservedConcurrency,
     keepAliveSec: doc.scaling.keepAliveSec,
+    /** The configured policy; null: the platform default. */
+    keepAlivePolicy: doc.scaling.keepAlivePolicy ?? null,
+    keepAlive,
     routes: doc.routes,
     versions: Object.keys(doc.versions).sort((a, b) => Number(a) - Number(b)),
     aliases: Object.values(doc.aliases).map((a) => ({ name: a.name, functionVersion: a.functionVersion, additionalVersionWeights: a.additionalVersionWeights })),

@@ -10,8 +10,8 @@ import type { SeriesLabels } from './label-cap.js';
 export type ErrorKind = 'function' | 'timeout' | 'out_of_memory' | 'runtime' | 'init';
 const ERROR_KINDS: readonly ErrorKind[] = ['function', 'timeout', 'out_of_memory', 'runtime', 'init'];
 
-export type ColdStartPhase = 'fetch' | 'process_start' | 'runtime_init' | 'user_init';
-const PHASES: readonly ColdStartPhase[] = ['fetch', 'process_start', 'runtime_init', 'user_init'];
+export type ColdStartPhase = 'fetch' | 'process_start' | 'runtime_init' | 'user_init' | 'first_invoke';
+const PHASES: readonly ColdStartPhase[] = ['fetch', 'process_start', 'runtime_init', 'user_init', 'first_invoke'];
 
 export function errorKind(errorType: string, init: boolean): ErrorKind {
   if (init) return 'init';
@@ -107,7 +107,7 @@ export class PlatformMetrics {
     );
     this.family(
       'modelfn_cold_start_phase_seconds',
-      'Cold start phases: fetch (code bundle ready, temp dir, environment), process_start (spawn until the runtime runs), runtime_init (runtime set-up), user_init (loading the handler module and its model).',
+      'Cold start phases: fetch (code bundle ready, temp dir, environment), process_start (spawn, or a stem cell taking the function, until the runtime runs), runtime_init (runtime set-up), user_init (loading the handler module and its model), first_invoke (the first invocation on the new instance).',
       'histogram',
       () => this.each((labels, s) => [...s.phases].flatMap(([phase, h]) => histogramSamples('modelfn_cold_start_phase_seconds', { ...labels, phase }, h))),
     );
@@ -151,6 +151,7 @@ export class PlatformMetrics {
       ['process_start', p.processStartMs],
       ['runtime_init', p.runtimeInitMs],
       ['user_init', p.userInitMs],
+      ['first_invoke', p.firstInvokeMs],
     ];
     for (const [phase, ms] of values) {
       if (ms === undefined) continue;
