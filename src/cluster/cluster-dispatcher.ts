@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { NatsConnection, Subscription } from 'nats';
+import { maxPayload } from '../backends/nats/connection.js';
 import { NAMES } from '../backends/nats/names.js';
 import type { Dispatcher } from '../scheduler/dispatcher.js';
 import type { Invocation, InvocationOutcome, InvocationTarget } from '../scheduler/invocation.js';
@@ -79,7 +80,7 @@ export class ClusterDispatcher implements Dispatcher {
   async invoke(target: InvocationTarget, invocation: Invocation): Promise<InvocationOutcome> {
     const mine = this.o.shares.adjust(target);
     const others = this.o.membership.size - 1;
-    const fits = invocation.payload.length + 64 * 1024 < this.o.nc.info!.max_payload;
+    const fits = invocation.payload.length + 64 * 1024 < maxPayload(this.o.nc);
     if (others === 0 || target.scaling.reservedConcurrency === 0 || !fits || this.o.local.hasCapacity(mine)) {
       this.counts.local++;
       return this.o.local.invoke(mine, invocation);
@@ -103,7 +104,7 @@ export class ClusterDispatcher implements Dispatcher {
   private forward(target: InvocationTarget, invocation: Invocation): Promise<{ header: ForwardReply; payload: Buffer }> {
     const { payload, ...rest } = invocation;
     const request: ForwardRequest = { origin: this.o.membership.id, target, invocation: rest };
-    if (payload.length + frameOverhead(request) > this.o.nc.info!.max_payload) {
+    if (payload.length + frameOverhead(request) > maxPayload(this.o.nc)) {
       return Promise.resolve({ header: { kind: 'busy', node: '' }, payload: Buffer.alloc(0) });
     }
     const id = randomBytes(8).toString('hex');

@@ -112,6 +112,11 @@ export class ClusterNode {
     return this.membershipRef;
   }
 
+  /** Forwarded calls this node accepted from others. */
+  get servedForOthers(): number {
+    return this.server?.served ?? 0;
+  }
+
   get dispatcher(): ClusterDispatcher | undefined {
     return this.dispatcherRef;
   }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Msg, NatsConnection, Subscription } from 'nats';
+import { maxPayload } from '../backends/nats/connection.js';
 import { NAMES } from '../backends/nats/names.js';
 import type { Registry } from '../registry/registry.js';
 import type { LocalCapacity } from './cluster-dispatcher.js';
@@ -17,8 +18,9 @@ export class InvokeServer {
   private readonly subs = new Map<string, Subscription>();
   private closing = false;
   private readonly onChange = () => this.reconcile();
-  /** Forwarded calls running here now. */
+  /** Forwarded calls running here now, and accepted in all. */
   running = 0;
+  served = 0;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -62,8 +64,8 @@ export class InvokeServer {
     if (!m.reply) return;
     const answer = (header: ForwardReply, payload?: Buffer) => {
       const frame = encodeFrame(header, payload);
-      if (frame.length > this.nc.info!.max_payload) {
-        return this.nc.publish(m.reply!, encodeFrame({ kind: 'error', node: this.nodeId, code: 'INTERNAL', message: `the result (${frame.length} bytes) is larger than the NATS max_payload (${this.nc.info!.max_payload}); raise max_payload on the NATS servers` }));
+      if (frame.length > maxPayload(this.nc)) {
+        return this.nc.publish(m.reply!, encodeFrame({ kind: 'error', node: this.nodeId, code: 'INTERNAL', message: `the result (${frame.length} bytes) is larger than the NATS max_payload (${maxPayload(this.nc)}); raise max_payload on the NATS servers` }));
       }
       this.nc.publish(m.reply!, frame);
     };
@@ -79,6 +81,7 @@ export class InvokeServer {
     if (this.closing || !this.local.hasCapacity(target)) return answer({ kind: 'busy', node: this.nodeId });
     answer({ kind: 'accepted', node: this.nodeId });
     this.running++;
+    this.served++;
     try {
       const outcome = await this.local.invoke(target, { ...request.invocation, payload });
       const reply = outcomeReply(this.nodeId, outcome);

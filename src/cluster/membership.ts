@@ -51,7 +51,7 @@ export class Membership extends EventEmitter {
     m.stopWatch = await watchKv(kv, 'node.>', (e) => {
       if (e.operation === 'PUT') m.heard(jsonOf<NodeInfo>(e.value));
       else m.lost(e.key.slice('node.'.length));
-    });
+    }, ctx.nc);
     const now = m.now();
     for (const e of await kvEntries(kv, 'node.>')) {
       if (now - e.created.getTime() < options.deadAfterMs) m.heard(jsonOf<NodeInfo>(e.value));
@@ -68,6 +68,11 @@ export class Membership extends EventEmitter {
 
   get id(): string {
     return this.self.id;
+  }
+
+  /** False while this node's connection to NATS is down (it reconnects on its own). */
+  get isConnected(): boolean {
+    return this.connected;
   }
 
   /** Live nodes, this one included. */

@@ -28,6 +28,7 @@ import { provisionedFloors, qualifierVersions } from '../registry/provisioned.js
 import { CodeLinks } from '../auth/code-links.js';
 import type { KeyStore } from '../auth/access-keys.js';
 import { setUpAuth } from './auth-setup.js';
+import { currentPrincipal } from '../auth/principal-context.js';
 import { OipSurface } from '../surfaces/oip/oip-surface.js';
 import { V1Surface } from '../surfaces/v1/v1-surface.js';
 import { RoutesSurface } from '../surfaces/routes/routes-surface.js';
@@ -41,6 +42,7 @@ import { registerMeteringApi } from '../telemetry/metering/metering-api.js';
 import { loadPriceTable } from '../telemetry/metering/pricing.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import { ClusterNode } from '../cluster/cluster-node.js';
+import { registerClusterApi } from '../cluster/cluster-api.js';
 
 /**
  * Process wiring for one modelfn node: the embedded default (SQLite + files), or with
@@ -220,7 +222,12 @@ export class Platform {
         batches: () => registry.list().flatMap((doc) => models.stats.forFunction(doc.name)),
       });
       closers.push(() => telemetry.close());
-      registerMeteringApi(admin, () => telemetry.metering);
+      // A tenant's key sees the usage of the functions it can see; admins (and no auth) see all.
+      registerMeteringApi(admin, () => telemetry.metering, (name) => {
+        const principal = currentPrincipal();
+        return principal === undefined || principal.admin || registry.get(name) !== undefined;
+      });
+      if (cluster) registerClusterApi(admin, cluster);
       // The dashboard takes the same credentials as the API (none with --auth none).
       const dashboardKeys = auth.authenticator ? auth.keys : undefined;
       const dashboard = createDashboard({ registry, scheduler, logs, metering: () => telemetry.metering, keys: dashboardKeys, version: MODELFN_VERSION, observe: config.telemetry });

@@ -1,5 +1,5 @@
 import { KvWatchInclude, connect } from 'nats';
-import type { JetStreamClient, JetStreamManager, KV, KvEntry, NatsConnection, ObjectStore } from 'nats';
+import type { JetStreamClient, JetStreamManager, KV, KvEntry, NatsConnection, ObjectStore, QueuedIterator } from 'nats';
 
 /** One node's connection to the NATS cluster, shared by every NATS backend of that node. */
 export interface NatsContext {
@@ -64,20 +64,43 @@ export async function kvEntries(kv: KV, filter: string): Promise<KvEntry[]> {
 
 /**
  * Follow changes of the keys matching `filter` (made by any node) from now on; returns a stop
- * function. The watcher is an ordered consumer: the client re-creates it after a reconnect.
+ * function. After the client reconnects (a NATS server restart) the watch is opened again from
+ * the last revision it saw, so changes made meanwhile are delivered, not lost; waiting for the
+ * client's own stall detection would take several heartbeats.
  */
-export async function watchKv(kv: KV, filter: string, onEntry: (entry: KvEntry) => void): Promise<() => void> {
-  const iter = await kv.watch({ key: filter, include: KvWatchInclude.UpdatesOnly });
-  void (async () => {
-    for await (const entry of iter) {
-      try {
-        onEntry(entry);
-      } catch {
-        /* a listener's failure must not stop the watch */
+export async function watchKv(kv: KV, filter: string, onEntry: (entry: KvEntry) => void, nc?: NatsConnection): Promise<() => void> {
+  let last = (await kv.status()).streamInfo.state.last_seq;
+  let stopped = false;
+  let iter: QueuedIterator<KvEntry> | undefined;
+  const open = async (): Promise<void> => {
+    iter?.stop();
+    const next = await kv.watch({ key: filter, ...(last > 0 ? { resumeFromRevision: last + 1 } : { include: KvWatchInclude.UpdatesOnly }) });
+    iter = next;
+    void (async () => {
+      for await (const entry of next) {
+        if (entry.revision <= last) continue;
+        last = entry.revision;
+        try {
+          onEntry(entry);
+        } catch {
+          /* a listener's failure must not stop the watch */
+        }
       }
-    }
-  })();
-  return () => iter.stop();
+    })();
+  };
+  await open();
+  if (nc) {
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (stopped) return;
+        if (s.type === 'reconnect') await open().catch(() => undefined);
+      }
+    })();
+  }
+  return () => {
+    stopped = true;
+    iter?.stop();
+  };
 }
 
 /** The JetStream API error code ("wrong last sequence" and friends) of a failed call. */
@@ -92,6 +115,17 @@ export function isCasConflict(err: unknown): boolean {
   if (code === 10071) return true; // wrong last sequence
   return err instanceof Error && /wrong last sequence|last sequence mismatch/i.test(err.message);
 }
+
+/**
+ * The servers' max_payload; `nc.info` is unset while the client reconnects, so the last known
+ * value is kept (1 MB, the server default, before the first).
+ */
+export function maxPayload(nc: NatsConnection): number {
+  const known = nc.info?.max_payload;
+  if (known) lastMaxPayload.set(nc, known);
+  return known ?? lastMaxPayload.get(nc) ?? 1024 * 1024;
+}
+const lastMaxPayload = new WeakMap<NatsConnection, number>();
 
 export const textOf = (data: Uint8Array): string => Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
 export const jsonOf = <T>(data: Uint8Array): T => JSON.parse(textOf(data)) as T;
