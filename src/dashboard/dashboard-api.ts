@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { currentPrincipal, runAs } from '../auth/principal-context.js';
 import type { Principal } from '../auth/access-keys.js';
 import { functionArn } from '../registry/arn.js';
 import type { Registry } from '../registry/registry.js';
@@ -107,10 +108,16 @@ export class DashboardApi {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
     res.write(`retry: 2000\n\n`);
     const untrack = trackStream(res);
+    // Events arrive outside the request: filter them by the tenant of the stream's caller.
+    const principal = currentPrincipal();
+    const visible = (name: string) => principal === undefined || principal.admin || runAs(principal, () => this.data.registry.get(name) !== undefined);
     const onTick = (t: number, points: Record<string, LivePoint>) => {
-      res.write(`event: tick\ndata: ${JSON.stringify({ t, points })}\n\n`);
+      const mine = principal === undefined || principal.admin ? points : Object.fromEntries(Object.entries(points).filter(([name]) => visible(name)));
+      res.write(`event: tick\ndata: ${JSON.stringify({ t, points: mine })}\n\n`);
     };
     const onChange = (change: RegistryChange) => {
+      if (change.type === 'put' && !visible(change.name)) return;
+      if (change.type === 'delete' && principal !== undefined && !principal.admin) return;
       res.write(`event: functions\ndata: ${JSON.stringify({ name: change.name, type: change.type })}\n\n`);
     };
     this.data.live.on('tick', onTick);

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { runAs } from '../auth/principal-context.js';
 import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { KeyStore, Principal } from '../auth/access-keys.js';
@@ -77,7 +78,8 @@ export class DashboardSurface implements Surface {
       if (path === '/ui/api/session' && method === 'GET') return this.session(req, res);
       if (path.startsWith('/ui/api/')) {
         const principal = this.authenticate(req);
-        return await this.api.handle(req, res, path.slice('/ui/api'.length), new URLSearchParams(target.rawQuery), principal);
+        // The dashboard shows a tenant's key only its tenant's functions, like the API does.
+        return await runAs(principal ?? undefined, () => this.api.handle(req, res, path.slice('/ui/api'.length), new URLSearchParams(target.rawQuery), principal));
       }
       throw new ModelfnError('RESOURCE_NOT_FOUND', `nothing at ${path}`);
     } catch (err) {

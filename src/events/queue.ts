@@ -27,6 +27,8 @@ export interface QueueConfig {
   /** Redrive policy: after this many receives a message moves to `deadLetterQueue`. */
   readonly maxReceiveCount?: number;
   readonly deadLetterQueue?: string;
+  /** The tenant owning the queue; absent means "default" (queue names are platform-wide). */
+  readonly tenant?: string;
 }
 
 export interface QueueInfo {

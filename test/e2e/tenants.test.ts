@@ -67,6 +67,19 @@ test('a key sees and invokes only its tenant\'s functions; admin keys manage key
     const asB = await new RequestSigner(b.key, 'us-east-1', 'execute-api').sign('POST', url, {}, body);
     assert.equal((await fetch(url, { method: 'POST', body, headers: asB })).status, 200);
 
+    // Queues and usage are scoped the same way.
+    assert.equal((await cliAs(p.url, a.env, ['queue', 'create', 'qa'])).code, 0);
+    const bQueues = JSON.parse((await cliAs(p.url, b.env, ['queue', 'ls', '--json'])).stdout) as Array<{ name: string }>;
+    assert.deepEqual(bQueues.map((q) => q.name), []);
+    const bSend = await cliAs(p.url, b.env, ['queue', 'send', 'qa', 'hello']);
+    assert.notEqual(bSend.code, 0);
+    assert.match(bSend.stderr, /queue qa does not exist/);
+    const bTake = await cliAs(p.url, b.env, ['queue', 'create', 'qa']);
+    assert.match(bTake.stderr, /queue qa already exists/);
+    assert.equal((await cliAs(p.url, a.env, ['invoke', 'a-fn'])).code, 0);
+    const aCost = JSON.parse((await cliAs(p.url, a.env, ['cost', '--json'])).stdout) as { functions: Array<{ functionName: string }> };
+    assert.ok(aCost.functions.every((f) => f.functionName === 'a-fn'), JSON.stringify(aCost.functions.map((f) => f.functionName)));
+
     const notAdmin = await cliAs(p.url, a.env, ['keys', 'ls']);
     assert.notEqual(notAdmin.code, 0);
     assert.match(notAdmin.stderr, /only an admin key manages access keys/);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { AccountContext } from '../../registry/arn.js';
 import { ModelfnError } from '../../shared/errors.js';
+import { DEFAULT_TENANT, canAccessTenant, currentPrincipal } from '../../auth/principal-context.js';
 import { parseOrThrow } from '../../shared/validation.js';
 import type { MessageQueue, QueueConfig, QueueInfo, ReceivedMessage, StoredMessage } from '../queue.js';
 import { ASYNC_QUEUE_PREFIX, QUEUE_NAME_PATTERN, isQueueArn, queueArn, queueNameFromArn, queueNameSchema } from './queue-names.js';
@@ -96,24 +97,28 @@ export class QueueService {
   async put(name: string, settings: unknown): Promise<QueueView> {
     parseOrThrow(queueNameSchema, name, 'queue name');
     const s = parseOrThrow(queueSettingsSchema, settings ?? {}, 'queue settings');
+    const existing = await this.queue.getQueue(name);
+    if (existing && !canAccessTenant(existing.config.tenant)) throw new ModelfnError('CONFLICT', `queue ${name} already exists`);
     let deadLetterQueue: string | undefined;
     if (s.deadLetterQueue) {
       deadLetterQueue = this.resolveName(s.deadLetterQueue, 'deadLetterQueue');
       if (deadLetterQueue === name) throw new ModelfnError('INVALID_PARAMETER', 'deadLetterQueue: a queue cannot be its own dead-letter queue');
-      if (!(await this.queue.getQueue(deadLetterQueue))) throw new ModelfnError('INVALID_PARAMETER', `deadLetterQueue: queue ${deadLetterQueue} does not exist; create it first`);
+      const dlq = await this.queue.getQueue(deadLetterQueue);
+      if (!dlq || !canAccessTenant(dlq.config.tenant)) throw new ModelfnError('INVALID_PARAMETER', `deadLetterQueue: queue ${deadLetterQueue} does not exist; create it first`);
     }
     const config: QueueConfig = {
       visibilityTimeoutMs: s.visibilityTimeoutSec * 1000,
       retentionMs: s.retentionSec * 1000,
       delayMs: s.delaySec * 1000,
       ...(deadLetterQueue ? { deadLetterQueue, maxReceiveCount: s.maxReceiveCount! } : {}),
+      tenant: existing?.config.tenant ?? currentPrincipal()?.tenant ?? DEFAULT_TENANT,
     };
     return this.view(await this.queue.putQueue(name, config));
   }
 
   async list(): Promise<QueueView[]> {
     const all = await this.queue.listQueues();
-    return Promise.all(all.filter((q) => !q.name.startsWith(ASYNC_QUEUE_PREFIX)).map((q) => this.view(q)));
+    return Promise.all(all.filter((q) => !q.name.startsWith(ASYNC_QUEUE_PREFIX) && canAccessTenant(q.config.tenant)).map((q) => this.view(q)));
   }
 
   async get(name: string): Promise<QueueView> {
@@ -165,7 +170,8 @@ export class QueueService {
 
   private async mustGet(name: string): Promise<QueueInfo> {
     const info = name.startsWith(ASYNC_QUEUE_PREFIX) ? undefined : await this.queue.getQueue(name);
-    if (!info) throw new ModelfnError('RESOURCE_NOT_FOUND', `queue ${name} does not exist`);
+    // Another tenant's queue does not exist for this caller.
+    if (!info || !canAccessTenant(info.config.tenant)) throw new ModelfnError('RESOURCE_NOT_FOUND', `queue ${name} does not exist`);
     return info;
   }
 

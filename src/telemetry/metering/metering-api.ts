@@ -20,7 +20,12 @@ const DAY = 86_400_000;
  * - GET /_modelfn/v1/cost?since=7d&until=&function=: usage per version priced by each provider.
  * Times are ISO 8601, epoch ms or durations back from now (15m, 2h, 7d); since defaults to 7d.
  */
-export function registerMeteringApi(router: ApiRouter, metering: () => MeteringService | undefined): void {
+export function registerMeteringApi(
+  router: ApiRouter,
+  metering: () => MeteringService | undefined,
+  /** Whether the current caller may see a function's usage (tenants see their own functions). */
+  canSee: (functionName: string) => boolean = () => true,
+): void {
   const service = (): MeteringService => {
     const m = metering();
     if (!m) throw new ModelfnError('RESOURCE_NOT_FOUND', 'metering is switched off on this platform (telemetry disabled)');
@@ -29,11 +34,11 @@ export function registerMeteringApi(router: ApiRouter, metering: () => MeteringS
   router.on('GET', '/_modelfn/v1/metering', async (_req, res, _params, query) => {
     const range = rangeOf(query);
     const stepMs = parseStep(query.get('step'), range.until - range.since);
-    const series = service().series({ ...range, stepMs });
+    const series = service().series({ ...range, stepMs }).filter((p) => canSee(p.functionName));
     sendJson(res, 200, { since: range.since, until: range.until, stepMs, series: series.map((p) => ({ ...p, gbSeconds: p.mbMs / 1024 / 1000, cpuSeconds: p.cpuMs / 1000 })) });
   });
   router.on('GET', '/_modelfn/v1/cost', async (_req, res, _params, query) => {
-    sendJson(res, 200, service().cost(rangeOf(query)));
+    sendJson(res, 200, service().cost(rangeOf(query), canSee));
   });
 }
 

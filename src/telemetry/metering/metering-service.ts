@@ -100,10 +100,11 @@ export class MeteringService {
     return this.store.series(q);
   }
 
-  cost(q: UsageQuery): CostReport {
+  /** canSee: a caller that may see only some functions (a tenant's key) gets only their lines. */
+  cost(q: UsageQuery, canSee: (functionName: string) => boolean = () => true): CostReport {
     this.flush();
     const until = q.until ?? this.options.clock.now();
-    const totals = this.store.totals(q);
+    const totals = this.store.totals(q).filter((u) => canSee(u.functionName));
     const { prices } = this.options;
     const sum: Usage = emptyUsage();
     const functions = totals.map((u) => {
