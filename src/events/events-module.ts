@@ -150,7 +150,7 @@ export class EventsModule {
     registerEventSourceMappingOperations(lambdaApi, this.options.registry, new MappingStore(this.options.registry, this.queues.queue, this.options.clock));
     const { registry, clock, settings } = this.options;
     registerEventAdminRoutes(admin, { registry, configs: this.configs, invoker: this.invoker, queues: this.queues, records: this.records });
-    registerBatchJobRoutes(admin, { jobs: this.jobs, blobs: this.options.blobs, records: this.records });
+    registerBatchJobRoutes(admin, { jobs: this.jobs, blobs: this.options.blobs, records: this.records, registry });
     registerScheduleRoutes(admin, { registry, store: new ScheduleStore(registry, clock, settings.scheduleSecondRates), runner: this.schedules, claims: this.claims });
   }
 

@@ -88,7 +88,8 @@ export function registerEventAdminRoutes(admin: AdminRegistrar, d: EventAdminDep
   });
   admin.on('GET', '/_modelfn/v1/invocations/:id', async (_req, res, p) => {
     const record = await d.records.get(p.id!);
-    if (!record) throw new ModelfnError('RESOURCE_NOT_FOUND', `no invocation record ${p.id}`);
+    // Another tenant's records do not exist for this caller.
+    if (!record || !d.registry.get(record.functionName)) throw new ModelfnError('RESOURCE_NOT_FOUND', `no invocation record ${p.id}`);
     sendJson(res, 200, record);
   });
 

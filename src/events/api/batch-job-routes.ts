@@ -1,4 +1,5 @@
 import type { BlobStore } from '../../artifacts/blob-store.js';
+import type { Registry } from '../../registry/registry.js';
 import { SHA256_HEX } from '../../artifacts/blob-store.js';
 import { readBody } from '../../server/http/body.js';
 import { send, sendJson } from '../../server/http/respond.js';
@@ -15,7 +16,7 @@ const MAX_FILE_BYTES = 256 * 1024 * 1024;
  * (POST /_modelfn/v1/batch-jobs), follow it (GET .../batch-jobs/{id}), download the output
  * (GET .../batch-jobs/{id}/output).
  */
-export function registerBatchJobRoutes(admin: AdminRegistrar, d: { jobs: BatchJobs; blobs: BlobStore; records: InvocationRecordStore }): void {
+export function registerBatchJobRoutes(admin: AdminRegistrar, d: { jobs: BatchJobs; blobs: BlobStore; records: InvocationRecordStore; registry?: Registry }): void {
   onWithBody(
     admin,
     'POST',
@@ -34,7 +35,8 @@ export function registerBatchJobRoutes(admin: AdminRegistrar, d: { jobs: BatchJo
   admin.on('POST', '/_modelfn/v1/batch-jobs', async (req, res) => sendJson(res, 202, await d.jobs.submit(await jsonBody(req))));
   const job = async (id: string) => {
     const record = await d.records.get(id);
-    if (!record || record.kind !== 'job') throw new ModelfnError('RESOURCE_NOT_FOUND', `no batch job ${id}`);
+    // A job is visible to whoever can see its function (another tenant's jobs do not exist).
+    if (!record || record.kind !== 'job' || (d.registry && !d.registry.get(record.functionName))) throw new ModelfnError('RESOURCE_NOT_FOUND', `no batch job ${id}`);
     return record;
   };
   admin.on('GET', '/_modelfn/v1/batch-jobs/:id', async (_req, res, p) => sendJson(res, 200, await job(p.id!)));
