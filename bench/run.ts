@@ -1,5 +1,6 @@
 // `npm run bench [section ...]`: every benchmark, each printing a table whose baseline was
 // measured in the same run. `npm run bench core python` runs only the sections named.
+import { benchCluster } from './cluster.js';
 import { benchCore } from './core.js';
 import { benchEvents } from './events.js';
 import { benchLambdaApi } from './lambda-api.js';
@@ -16,6 +17,7 @@ const sections: Record<string, () => Promise<unknown>> = {
   models: () => benchModelServing(),
   telemetry: () => benchTelemetry(),
   'lambda-api': () => benchLambdaApi(),
+  cluster: () => benchCluster(),
 };
 
 const wanted = process.argv.slice(2);

@@ -11,6 +11,7 @@ import { logsCommand } from './commands/logs.js';
 import { keysCreateCommand, keysListCommand, keysRevokeCommand } from './commands/keys.js';
 import { costCommand } from './commands/cost.js';
 import { upCommand } from './commands/up.js';
+import { clusterCommand } from './commands/cluster.js';
 import { registerEventCommands } from './commands/event-commands.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -42,6 +43,8 @@ program
   .option('--python <path>', 'Python interpreter for python3.x functions (default $MODELFN_PYTHON, else /usr/bin/python3, else python3 on PATH)')
   .option('--python-preload <modules>', 'modules the Python zygote imports once, comma-separated (default numpy,scipy,joblib,sklearn,...)')
   .option('--no-zygote', 'start every Python instance as a fresh interpreter (no pre-initialised zygote)')
+  .option('--no-stem-cells', 'no stem cells: every cold start starts a new process (or MODELFN_STEM_CELLS=off)')
+  .option('--keep-alive-policy <policy>', 'keep-alive of functions that do not choose one: fixed (default) or adaptive (or MODELFN_KEEP_ALIVE_POLICY)')
   .option('--cluster <urls>', 'join a cluster: NATS servers nats://host:port[,more] (or $MODELFN_CLUSTER); default: embedded, one machine')
   .action((opts) => upCommand(opts));
 
@@ -56,6 +59,7 @@ program
   .option('--env <KEY=VALUE>', 'environment variable (repeatable)', collect)
   .option('--concurrency <n>', 'reserved concurrency (cap on parallel instances)')
   .option('--keep-alive <seconds>', 'idle time before an instance stops')
+  .option('--keep-alive-policy <policy>', 'fixed (the keep-alive above), adaptive (pre-warm and keep-alive learnt from idle times) or default (the platform\'s)')
   .option('--route <"METHOD /path">', 'HTTP route to the function (repeatable; "$default" catches all)', collect)
   .option('--payload-format <version>', 'API Gateway payload format for the routes: 2.0 (default) or 1.0')
   .option('--route-auth <mode>', 'none (public, default) or aws_iam (callers sign with SigV4) for the routes')
@@ -127,6 +131,12 @@ program
   .description('list HTTP routes')
   .option('--json', 'JSON output')
   .action(async (opts, cmd: Command) => routesCommand(await client(cmd), opts));
+
+program
+  .command('cluster')
+  .description('cluster mode: the live nodes and this node\'s forwarding counts')
+  .option('--json', 'JSON output')
+  .action(async (opts, cmd: Command) => clusterCommand(await client(cmd), opts));
 
 registerEventCommands(program, client);
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { need, requirements } from '../support/requirements.js';
 import { startNats } from '../support/nats.js';
-import { CLI, eventually, fixture, instancePids, invoke, mustDeploy, startPlatform } from '../support/platform.js';
+import { CLI, cli, eventually, fixture, instancePids, invoke, mustDeploy, startPlatform } from '../support/platform.js';
 import type { RunningPlatform, StartOptions } from '../support/platform.js';
 
 const FAST = { MODELFN_CLUSTER_HEARTBEAT_MS: '200', MODELFN_CLUSTER_LEASE_MS: '2000', MODELFN_REAP_INTERVAL_MS: '100' };
@@ -77,6 +77,9 @@ test('deploy on node A, invoke on node C; a redeploy on B reaches every node; as
     await eventually(async () => ((await invoke(n3.url, 'slow', { ms: 1 })).json() as { version: string }).version === 'v2', 5000, 'C to run the code deployed on B');
     const listed = (await (await fetch(`${n3.url}/_modelfn/v1/functions`)).json()) as { functions: Array<{ name: string }> };
     assert.deepEqual(listed.functions.map((f) => f.name), ['slow']);
+    const nodesOut = await cli(b.url, ['cluster']);
+    assert.equal(nodesOut.code, 0, nodesOut.stderr);
+    for (const n of (await clusterView(a)).nodes) assert.ok(nodesOut.stdout.includes(n.id), nodesOut.stdout);
 
     // Async events accepted by any node run once each, on whichever node pulls them.
     const record = join(work, 'events.ndjson');
