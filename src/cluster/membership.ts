@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { KV } from 'nats';
 import type { NatsContext } from '../backends/nats/connection.js';
+import type { KvWatch } from '../backends/nats/connection.js';
 import { bytesOf, jsonOf, kvEntries, openKv, watchKv } from '../backends/nats/connection.js';
 import { NAMES } from '../backends/nats/names.js';
 
@@ -23,17 +24,22 @@ export interface MembershipOptions {
 /**
  * Who is in the cluster: each node writes node.<id> to a KV bucket every interval (the bucket's
  * max age drops the keys of nodes gone for good) and follows everyone's writes. A node not heard
- * from for deadAfterMs is declared down ('down' event) — unless this node itself lost NATS, in
- * which case nobody is declared down until it is back and has heard again.
+ * from for deadAfterMs is declared down ('down' event) — unless this node itself lost NATS or
+ * cannot write its own heartbeat (the bucket is electing a leader): then nobody is declared down,
+ * and everyone gets a fresh deadAfterMs once this node is back.
  */
 export class Membership extends EventEmitter {
   private readonly lastSeen = new Map<string, { info: NodeInfo; at: number }>();
   private readonly now: () => number;
   private self: NodeInfo;
   private timer: NodeJS.Timeout | undefined;
-  private stopWatch: (() => void) | undefined;
+  private stopWatch: KvWatch | undefined;
+  /** When the watch last delivered anything (our own heartbeats included). */
+  private lastHeard = 0;
   private connected = true;
   private stopped = false;
+  /** Whether this node's own last heartbeat was stored (the bucket may be electing a leader). */
+  private beating = true;
 
   private constructor(
     private readonly ctx: NatsContext,
@@ -49,6 +55,7 @@ export class Membership extends EventEmitter {
     const kv = await openKv(ctx, NAMES.nodeBucket, { ttlMs: Math.max(options.deadAfterMs * 10, 60_000) });
     const m = new Membership(ctx, kv, options);
     m.stopWatch = await watchKv(kv, 'node.>', (e) => {
+      m.lastHeard = m.now();
       if (e.operation === 'PUT') m.heard(jsonOf<NodeInfo>(e.value));
       else m.lost(e.key.slice('node.'.length));
     }, ctx.nc);
@@ -56,6 +63,7 @@ export class Membership extends EventEmitter {
     for (const e of await kvEntries(kv, 'node.>')) {
       if (now - e.created.getTime() < options.deadAfterMs) m.heard(jsonOf<NodeInfo>(e.value));
     }
+    m.lastHeard = m.now();
     await m.beat();
     m.timer = setInterval(() => {
       void m.beat();
@@ -104,7 +112,25 @@ export class Membership extends EventEmitter {
 
   private async beat(): Promise<void> {
     if (this.stopped) return;
-    await this.kv.put(`node.${this.self.id}`, bytesOf(this.self)).catch(() => undefined);
+    try {
+      await this.kv.put(`node.${this.self.id}`, bytesOf(this.self));
+      if (!this.beating) this.forgive();
+      this.beating = true;
+      // Our own heartbeats are stored but the watch has not delivered one for a while: it went
+      // quiet (its consumer was lost with a NATS server), so open it again.
+      if (this.lastHeard > 0 && this.now() - this.lastHeard > this.o.deadAfterMs) {
+        this.lastHeard = this.now();
+        this.stopWatch?.reopen();
+      }
+    } catch {
+      this.beating = false;
+    }
+  }
+
+  /** After this node could not write (or read) the bucket, others' silence meant nothing: start their clocks again. */
+  private forgive(): void {
+    const now = this.now();
+    for (const seen of this.lastSeen.values()) seen.at = now;
   }
 
   private heard(info: NodeInfo): void {
@@ -119,7 +145,8 @@ export class Membership extends EventEmitter {
   }
 
   private sweep(): void {
-    if (!this.connected) return;
+    // Cut off from NATS, or the bucket cannot take writes (a leader election): silence says nothing.
+    if (!this.connected || !this.beating) return;
     const now = this.now();
     for (const [id, seen] of this.lastSeen) if (now - seen.at > this.o.deadAfterMs) this.lost(id);
   }
@@ -130,8 +157,7 @@ export class Membership extends EventEmitter {
       if (s.type === 'disconnect') this.connected = false;
       if (s.type === 'reconnect') {
         this.connected = true;
-        const now = this.now();
-        for (const seen of this.lastSeen.values()) seen.at = now;
+        this.forgive();
         void this.beat();
       }
     }

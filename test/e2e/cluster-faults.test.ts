@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { need, requirements } from '../support/requirements.js';
-import { startNats } from '../support/nats.js';
+import { startNats, startNatsCluster } from '../support/nats.js';
 import { eventually, fixture, invoke, mustDeploy, removeTree, sleep, startPlatform } from '../support/platform.js';
 import type { RunningPlatform } from '../support/platform.js';
 
@@ -150,5 +150,36 @@ test('a NATS server restart: nodes keep serving warm functions, reconnect, and c
     for (const n of nodes) await n.cleanup();
     await nats.cleanup();
     await rm(work, { recursive: true, force: true });
+  }
+});
+
+test('a 3-server NATS cluster with 3 replicas: nodes on different servers share everything; losing one NATS server changes nothing', async (t) => {
+  if (!need(t, requirements.natsServer)) return;
+  const servers = await startNatsCluster(3);
+  const nodes: RunningPlatform[] = [];
+  try {
+    const env = { ...FAST, MODELFN_CLUSTER_REPLICAS: '3' };
+    nodes.push(await startPlatform({ args: ['--cluster', servers.map((s) => s.url).join(',')], env }));
+    nodes.push(await startPlatform({ args: ['--cluster', servers[2]!.url], env }));
+    const [a, b] = nodes as [RunningPlatform, RunningPlatform];
+    await mustDeploy(a.url, 'slow', fixture('functions', 'slow'));
+    await eventually(async () => (await invoke(b.url, 'slow', { ms: 1 })).status === 200, 5000, 'the function on the node of another server');
+    await servers[0]!.kill();
+    // Streams and buckets keep a quorum on the two servers left; A's client moves to one of them.
+    await eventually(async () => {
+      try {
+        await mustDeploy(b.url, 'slow2', fixture('functions', 'slow'));
+        return true;
+      } catch {
+        return false;
+      }
+    }, 20_000, 'a deploy after losing a NATS server');
+    const invokedAt = Date.now();
+    await eventually(async () => (await invoke(a.url, 'slow2', { ms: 1 })).status === 200, 30_000, 'the new function on A');
+    t.diagnostic(`slow2 on A after ${Date.now() - invokedAt} ms`);
+    await eventually(async () => (await members(a)).length === 2 && (await members(b)).length === 2, 10_000, 'both nodes to see each other');
+  } finally {
+    for (const n of nodes) await n.cleanup();
+    for (const s of servers) await s.cleanup();
   }
 });

@@ -36,7 +36,8 @@ export async function connectNats(options: NatsConnectOptions): Promise<NatsCont
     maxPingOut: 2,
     timeout: options.timeoutMs ?? 10_000,
   });
-  return { nc, js: nc.jetstream({ timeout: 10_000 }), jsm: await nc.jetstreamManager({ timeout: 10_000 }), replicas: options.replicas };
+  // A JetStream call that gets no answer in 5 s fails (a leader election takes about 2 s).
+  return { nc, js: nc.jetstream({ timeout: 5_000 }), jsm: await nc.jetstreamManager({ timeout: 5_000 }), replicas: options.replicas };
 }
 
 /** A KV bucket, created with these settings when it does not exist yet. */
@@ -62,22 +63,26 @@ export async function kvEntries(kv: KV, filter: string): Promise<KvEntry[]> {
   return entries.filter((e): e is KvEntry => e !== null && e.operation === 'PUT');
 }
 
+/** Stops a watch; `reopen` restarts it from the last revision seen (a watch that went quiet). */
+export type KvWatch = (() => void) & { reopen(): void };
+
 /**
- * Follow changes of the keys matching `filter` (made by any node) from now on; returns a stop
- * function. After the client reconnects (a NATS server restart) the watch is opened again from
- * the last revision it saw, so changes made meanwhile are delivered, not lost; waiting for the
- * client's own stall detection would take several heartbeats.
+ * Follow changes of the keys matching `filter` (made by any node) from now on. The watch is an
+ * ordered consumer; when it ends (the client could not recreate it, e.g. while JetStream elected a
+ * new leader) or the client reconnects (a NATS server restart), it is opened again from the last
+ * revision it saw, so changes made meanwhile are delivered, never lost.
  */
-export async function watchKv(kv: KV, filter: string, onEntry: (entry: KvEntry) => void, nc?: NatsConnection): Promise<() => void> {
+export async function watchKv(kv: KV, filter: string, onEntry: (entry: KvEntry) => void, nc?: NatsConnection): Promise<KvWatch> {
   let last = (await kv.status()).streamInfo.state.last_seq;
   let stopped = false;
   let iter: QueuedIterator<KvEntry> | undefined;
-  const open = async (): Promise<void> => {
-    iter?.stop();
-    const next = await kv.watch({ key: filter, ...(last > 0 ? { resumeFromRevision: last + 1 } : { include: KvWatchInclude.UpdatesOnly }) });
-    iter = next;
-    void (async () => {
-      for await (const entry of next) {
+  const open = async (): Promise<QueuedIterator<KvEntry>> => {
+    iter = await kv.watch({ key: filter, ...(last > 0 ? { resumeFromRevision: last + 1 } : { include: KvWatchInclude.UpdatesOnly }) });
+    return iter;
+  };
+  const consume = async (it: QueuedIterator<KvEntry>): Promise<void> => {
+    try {
+      for await (const entry of it) {
         if (entry.revision <= last) continue;
         last = entry.revision;
         try {
@@ -86,21 +91,40 @@ export async function watchKv(kv: KV, filter: string, onEntry: (entry: KvEntry) 
           /* a listener's failure must not stop the watch */
         }
       }
-    })();
+    } catch {
+      /* the watch failed: opened again below */
+    }
   };
-  await open();
+  let current = await open();
+  void (async () => {
+    for (;;) {
+      await consume(current);
+      for (let attempt = 0; !stopped; attempt++) {
+        try {
+          current = await open();
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+        }
+      }
+      if (stopped) return iter?.stop();
+    }
+  })();
   if (nc) {
     void (async () => {
       for await (const s of nc.status()) {
         if (stopped) return;
-        if (s.type === 'reconnect') await open().catch(() => undefined);
+        if (s.type === 'reconnect') iter?.stop();
       }
-    })();
+    })().catch(() => undefined);
   }
-  return () => {
-    stopped = true;
-    iter?.stop();
-  };
+  return Object.assign(
+    () => {
+      stopped = true;
+      iter?.stop();
+    },
+    { reopen: () => iter?.stop() },
+  );
 }
 
 /** The JetStream API error code ("wrong last sequence" and friends) of a failed call. */
