@@ -41,6 +41,18 @@ export const platformConfigSchema = z
       .optional(),
     /** Fork Python instances from a pre-initialised interpreter. */
     pythonZygote: z.boolean().default(true),
+    /**
+     * Stem cells: started, generic runtime processes a cold start takes over (Node.js processes with
+     * the runtime loaded, the Python zygote, model hosts with the engine loaded). Off: every cold start
+     * starts a new process.
+     */
+    stemCells: z.boolean().default(true),
+    /** Memory all stem cells together may hold (MB, outside the instances' memory budget). */
+    stemCellMemoryMb: z.number().int().min(0).max(1_048_576).default(512),
+    /** Node.js stem cells kept per memory size (for the two most recently used sizes). */
+    nodeStemCells: z.number().int().min(0).max(16).default(2),
+    /** Keep-alive policy of functions that do not choose one: fixed (Lambda's) or adaptive (hybrid histogram). */
+    defaultKeepAlivePolicy: z.enum(['fixed', 'adaptive'], { message: 'must be "fixed" or "adaptive"' }).default('fixed'),
     /** Async invocations: delay before the first retry after a function error (Lambda: about 1 min). */
     asyncRetryBaseMs: z.number().int().min(1).max(3_600_000).default(60_000),
     /** Async events in flight per function without reserved concurrency. */
@@ -99,6 +111,10 @@ const ENV_KEYS: Record<string, { key: keyof PlatformConfig; type: 'string' | 'nu
   MODELFN_PYTHON: { key: 'python', type: 'string' },
   MODELFN_PYTHON_PRELOAD: { key: 'pythonPreload', type: 'list' },
   MODELFN_PYTHON_ZYGOTE: { key: 'pythonZygote', type: 'boolean' },
+  MODELFN_STEM_CELLS: { key: 'stemCells', type: 'boolean' },
+  MODELFN_STEM_CELL_MEMORY_MB: { key: 'stemCellMemoryMb', type: 'number' },
+  MODELFN_NODE_STEM_CELLS: { key: 'nodeStemCells', type: 'number' },
+  MODELFN_KEEP_ALIVE_POLICY: { key: 'defaultKeepAlivePolicy', type: 'string' },
   MODELFN_ASYNC_RETRY_BASE_MS: { key: 'asyncRetryBaseMs', type: 'number' },
   MODELFN_ASYNC_CONCURRENCY: { key: 'asyncConcurrency', type: 'number' },
   MODELFN_MAX_ASYNC_PAYLOAD_BYTES: { key: 'maxAsyncPayloadBytes', type: 'number' },

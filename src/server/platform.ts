@@ -13,6 +13,7 @@ import { ModelDispatcher } from '../models/batching/model-dispatcher.js';
 import { EventsModule } from '../events/events-module.js';
 import { ModelRuntime } from '../runtimes/model/model-runtime.js';
 import { NodejsRuntime } from '../runtimes/nodejs/nodejs-runtime.js';
+import { StemCells } from '../runtimes/stem-cells/stem-cells.js';
 import { ProvidedRuntime } from '../runtimes/provided/provided-runtime.js';
 import { PythonRuntime } from '../runtimes/python/python-runtime.js';
 import { RuntimeRegistry } from '../runtimes/runtime-registry.js';
@@ -43,6 +44,7 @@ import { loadPriceTable } from '../telemetry/metering/pricing.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import { ClusterNode } from '../cluster/cluster-node.js';
 import { registerClusterApi } from '../cluster/cluster-api.js';
+import type { UsageRow } from '../telemetry/metering/usage.js';
 
 /**
  * Process wiring for one modelfn node: the embedded default (SQLite + files), or with
@@ -84,6 +86,7 @@ export class Platform {
               dataDir: layout.root,
               version: MODELFN_VERSION,
               recordRetentionDays: config.recordRetentionDays,
+              meteringRetentionDays: config.meteringRetentionDays,
               maxQueueWaitMs: config.maxQueueWaitMs,
               initTimeoutMs: config.initTimeoutMs,
             },
@@ -102,19 +105,24 @@ export class Platform {
       const bundles = new BundleCache(layout.unpacked, blobs, limits);
       await bundles.recover();
 
+      // Stem cells of every runtime share one switch and one memory budget.
+      const stemCells = new StemCells({ enabled: config.stemCells, budgetMb: config.stemCellMemoryMb });
       const python = new PythonRuntime({
         python: config.python,
         preload: config.pythonPreload,
         zygote: config.pythonZygote,
         workDir: join(layout.root, 'runtimes', 'python'),
         log: (level, message) => log[level](message),
+        stemCells,
       });
       // Registered before the scheduler: stopped after it (closers run newest first).
       closers.push(() => python.close());
       // Zero-code models: its spare hosts stop after the scheduler's instances.
-      const modelRuntime = new ModelRuntime();
+      const modelRuntime = new ModelRuntime({ stemCells });
       closers.push(() => modelRuntime.close());
-      const runtimes = new RuntimeRegistry().register(new NodejsRuntime()).register(python).register(new ProvidedRuntime()).register(modelRuntime);
+      const nodejs = new NodejsRuntime({ stemCells, stemCellsPerSize: config.nodeStemCells });
+      closers.push(() => nodejs.close());
+      const runtimes = new RuntimeRegistry().register(nodejs).register(python).register(new ProvidedRuntime()).register(modelRuntime);
       const launcher = new InstanceLauncher(runtimes, bundles, layout.instances, config.region, config.initTimeoutMs);
       await launcher.recover();
       const scheduler = new Scheduler({
@@ -130,6 +138,7 @@ export class Platform {
         reapIntervalMs: config.reapIntervalMs,
         eagerInstances: config.eagerInstances,
         maxResponseBytes: config.maxSyncPayloadBytes,
+        defaultKeepAlivePolicy: config.defaultKeepAlivePolicy,
       });
       closers.push(() => scheduler.shutdown(config.drainTimeoutMs));
       const registry = new Registry(store, { region: config.region, accountId: config.accountId });
@@ -157,8 +166,10 @@ export class Platform {
       registry.on('change', (change: RegistryChange) => {
         if (!registry.get(change.name)) models.forget(change.name);
       });
+      // Stem cells for what is deployed: a spare host per kind of model, Node.js processes per memory size.
       for (const doc of registry.list()) {
         if (doc.latest.model) modelRuntime.prime(doc.latest.model.format, doc.latest.memoryMb);
+        else if (nodejs.identifiers.includes(doc.latest.runtime)) nodejs.prime(doc.latest.memoryMb);
       }
       let accepting = true;
       const auth = await setUpAuth(config, process.env, clock, log, cluster ? (fromEnv) => cluster.openKeys(fromEnv) : undefined);
@@ -193,16 +204,19 @@ export class Platform {
       const v1 = new V1Surface({ registry, models, maxRequestBytes: config.maxSyncPayloadBytes, authenticator: auth.authenticator });
       // User routes may not use the prefixes of the platform's own surfaces.
       reserved = ['/_modelfn', ...lambdaApi.prefixes, ...urls.prefixes, '/2018-06-01', ...v1.prefixes, ...oip.prefixes, '/metrics', '/ui'];
+      // Cluster mode: log queries merge every node's logs (each node writes its own).
+      const queryLogs = cluster ? cluster.logs(logs) : logs;
       const admin = new AdminSurface({
         registry,
         deployer,
         scheduler,
-        logs,
+        logs: queryLogs,
         maxBundleBytes: config.maxBundleBytes,
         version: MODELFN_VERSION,
         authenticator: auth.authenticator,
         codeLinks,
         keys: auth.keys,
+        stemCells: () => stemCells.stats(),
       });
       // Provisioned concurrency: the scheduler keeps the floors the registry asks for.
       const applyProvisioned = () => scheduler.applyProvisioned(provisionedFloors(registry));
@@ -220,8 +234,14 @@ export class Platform {
         meteringRetentionDays: config.meteringRetentionDays,
         maxSeries: config.metricsMaxSeries,
         batches: () => registry.list().flatMap((doc) => models.stats.forFunction(doc.name)),
+        // Cluster mode: usage goes to a JetStream stream that every node applies to its metering.db.
+        ...(cluster ? { meteringSink: (rows: UsageRow[]) => cluster.metering.publish(rows) } : {}),
       });
       closers.push(() => telemetry.close());
+      if (cluster && telemetry.metering) {
+        await cluster.metering.replicate(telemetry.metering.store);
+        closers.push(() => cluster.metering.close());
+      }
       // A tenant's key sees the usage of the functions it can see; admins (and no auth) see all.
       registerMeteringApi(admin, () => telemetry.metering, (name) => {
         const principal = currentPrincipal();
@@ -230,7 +250,7 @@ export class Platform {
       if (cluster) registerClusterApi(admin, cluster);
       // The dashboard takes the same credentials as the API (none with --auth none).
       const dashboardKeys = auth.authenticator ? auth.keys : undefined;
-      const dashboard = createDashboard({ registry, scheduler, logs, metering: () => telemetry.metering, keys: dashboardKeys, version: MODELFN_VERSION, observe: config.telemetry });
+      const dashboard = createDashboard({ registry, scheduler, logs: queryLogs, metering: () => telemetry.metering, keys: dashboardKeys, version: MODELFN_VERSION, observe: config.telemetry });
       closers.push(() => dashboard.close());
       const metrics = new MetricsSurface(() => telemetry.metrics);
       events.mount(admin, lambdaApi);

@@ -173,15 +173,20 @@ export async function eventually<T>(check: () => Promise<T | undefined | false> 
   }
 }
 
-/** Processes whose command line mentions the given data directory (instances of one platform). */
+/**
+ * Function instances of one platform: processes started with an instance's environment (their
+ * TMPDIR is under the data directory), or working in one of its unpacked bundles (a stem cell or a
+ * forked Python instance took the function's environment and folder after it started).
+ */
 export async function instancePids(dataDir: string): Promise<number[]> {
-  const { readdir, readFile } = await import('node:fs/promises');
+  const { readdir, readFile, readlink } = await import('node:fs/promises');
   const pids: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const environ = await readFile(`/proc/${entry}/environ`, 'utf8');
-      if (environ.includes(`TMPDIR=${dataDir}/instances/`)) pids.push(Number(entry));
+      const cwd = await readlink(`/proc/${entry}/cwd`).catch(() => '');
+      if (environ.includes(`TMPDIR=${dataDir}/instances/`) || cwd.startsWith(`${dataDir}/unpacked/`)) pids.push(Number(entry));
     } catch {
       /* gone or not ours */
     }

@@ -14,6 +14,10 @@ export interface UpOptions {
   pythonPreload?: string;
   /** false with --no-zygote */
   zygote?: boolean;
+  /** false with --no-stem-cells */
+  stemCells?: boolean;
+  /** fixed or adaptive: the keep-alive policy of functions that do not choose one. */
+  keepAlivePolicy?: string;
   auth?: string;
   /** nats://host:port[,more]: join a cluster instead of the embedded default. */
   cluster?: string;
@@ -33,6 +37,8 @@ export async function upCommand(opts: UpOptions): Promise<void> {
     python: opts.python,
     pythonPreload: opts.pythonPreload === undefined ? undefined : splitList(opts.pythonPreload),
     pythonZygote: opts.zygote === false ? false : undefined,
+    stemCells: opts.stemCells === false ? false : undefined,
+    defaultKeepAlivePolicy: opts.keepAlivePolicy,
     cluster: opts.cluster === undefined ? undefined : splitList(opts.cluster),
   });
   const platform = await Platform.start(config);

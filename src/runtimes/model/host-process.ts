@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { ModelFormat } from '../../models/codecs/signature.js';
 import { fromPackageRoot } from '../../shared/paths.js';
 import { SupervisedProcess } from '../process/child-process.js';
@@ -37,6 +38,11 @@ export class HostProcess {
   private pending: Pending | undefined;
   private loaded = false;
   private taken = false;
+  /** Resolves when the host has booted (engine imported, warmed up when a spare): it waits for a model. */
+  readonly ready: Promise<void>;
+  /** performance.now() when it reported ready, undefined before. */
+  readyAt: number | undefined;
+  private resolveReady: () => void = () => undefined;
 
   constructor(options: HostSpawnOptions) {
     this.format = options.format;
@@ -52,6 +58,11 @@ export class HostProcess {
       extraPipes: 1,
       onLog: (line) => this.logTarget(line),
     });
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.resolveReady = resolve;
+      void this.proc.exited.then(() => reject(new Error('the model host exited')));
+    });
+    this.ready.catch(() => undefined);
     this.channel = this.proc.child.stdio[3] as Socket;
     const decoder = new FrameDecoder((frame) => this.onFrame(frame));
     this.channel.on('data', (chunk: Buffer) => {
@@ -118,6 +129,8 @@ export class HostProcess {
   private onFrame(frame: Frame): void {
     switch (frame.type) {
       case FRAME.spare:
+        this.readyAt ??= performance.now();
+        this.resolveReady();
         return;
       case FRAME.ready: {
         this.loaded = true;

@@ -5,10 +5,13 @@ import { fromPackageRoot } from '../../shared/paths.js';
 import type { FunctionConfig } from '../../registry/types.js';
 import type { BundleFacts, Instance, InstanceExit, InstanceSpec, InvokeRequest, InvokeResponse, Runtime } from '../runtime.js';
 import { InitFailure } from '../runtime.js';
+import type { RuntimeInitPhases } from '../runtime.js';
+import { StemCellPool } from '../stem-cells/stem-cell-pool.js';
+import { StemCells } from '../stem-cells/stem-cells.js';
+import type { ModelFormat } from '../../models/codecs/signature.js';
 import { HostProcess } from './host-process.js';
 import { checkModelHandler, resolveModelFile } from './model-files.js';
 import type { LoadHead } from './protocol.js';
-import { SparePool } from './spare-pool.js';
 
 export interface ModelRuntimeOptions {
   readonly nodePath?: string;
@@ -16,7 +19,12 @@ export interface ModelRuntimeOptions {
   readonly spareKinds?: number;
   /** Budget for loading a model at deploy time. */
   readonly validateTimeoutMs?: number;
+  /** The platform's stem cells (spare hosts are the model runtime's); absent: spares on, with their own budget. */
+  readonly stemCells?: StemCells;
 }
+
+/** What a warmed-up spare host holds before it loads a model (resident size measured on this machine), until measured. */
+const SPARE_ESTIMATE_MB = 80;
 
 const WARMUP = {
   sklearn: fromPackageRoot('src', 'runtimes', 'model', 'assets', 'warmup.joblib'),
@@ -36,14 +44,25 @@ export class ModelRuntime implements Runtime {
   readonly family = 'model';
   readonly identifiers = ['model'];
   private readonly nodePath: string;
-  private readonly spares: SparePool;
+  private readonly spares: StemCellPool<HostProcess>;
   private readonly validateTimeoutMs: number;
 
   constructor(options: ModelRuntimeOptions = {}) {
     this.nodePath = options.nodePath ?? process.execPath;
     this.validateTimeoutMs = options.validateTimeoutMs ?? 60_000;
     const spareKinds = options.spareKinds ?? sparesFromEnv(process.env.MODELFN_MODEL_SPARES) ?? 2;
-    this.spares = new SparePool((format, memoryMb, warm) => new HostProcess({ nodePath: this.nodePath, format, memoryMb, warmupFile: warm ? WARMUP[format] : undefined }), spareKinds);
+    // Spare hosts are the model runtime's stem cells: one per (format, memory size), for the most recently used kinds.
+    this.spares = new StemCellPool<HostProcess>({
+      runtime: this.family,
+      hub: options.stemCells ?? new StemCells({ enabled: true, budgetMb: 4096 }),
+      spawn: (key) => {
+        const { format, memoryMb } = parseKind(key);
+        return new HostProcess({ nodePath: this.nodePath, format, memoryMb, warmupFile: WARMUP[format] });
+      },
+      estimateMb: () => SPARE_ESTIMATE_MB,
+      perKind: 1,
+      maxKinds: spareKinds,
+    });
   }
 
   validate(config: Pick<FunctionConfig, 'handler' | 'runtime'>): void {
@@ -54,7 +73,7 @@ export class ModelRuntime implements Runtime {
   async validateBundle(codeDir: string, config: Pick<FunctionConfig, 'name' | 'handler' | 'runtime' | 'memoryMb' | 'environment'>): Promise<BundleFacts> {
     const format = checkModelHandler(config.handler);
     const path = await resolveModelFile(codeDir, config.handler);
-    const host = this.spares.take(format, config.memoryMb) ?? this.spawn(format, config.memoryMb);
+    const host = this.spares.take(kindOf(format, config.memoryMb)) ?? this.spawn(format, config.memoryMb);
     host.claim(() => undefined);
     try {
       const ready = await host.load(loadHead(path, format, config, '$LATEST'), this.validateTimeoutMs);
@@ -66,7 +85,6 @@ export class ModelRuntime implements Runtime {
       throw err;
     } finally {
       host.kill();
-      this.spares.prime(format, config.memoryMb);
     }
   }
 
@@ -76,25 +94,28 @@ export class ModelRuntime implements Runtime {
     const path = await resolveModelFile(spec.codeDir, config.handler).catch((err: Error) => {
       throw new InitFailure({ errorType: 'Runtime.ModelLoadError', errorMessage: err.message });
     });
-    const spare = this.spares.take(format, config.memoryMb);
+    // A spare (stem cell) is replaced off the request path by the pool.
+    const spare = this.spares.take(kindOf(format, config.memoryMb));
     const host = spare ?? this.spawn(format, config.memoryMb);
     host.claim(spec.onLog);
     const started = performance.now();
     const ready = await host.load(loadHead(path, format, config, config.version), spec.initTimeoutMs);
-    const totalMs = performance.now() - started;
+    const done = performance.now();
+    const totalMs = done - started;
     spec.onLog({
       stream: 'console',
       level: 'INFO',
       text: `MODEL ${config.handler} (${ready.signature.description}) loaded in ${ready.loadMs.toFixed(2)} ms; instance ready in ${totalMs.toFixed(2)} ms (${spare ? 'warm spare host' : 'new host process'})`,
     });
-    // Replace the spare off the request path.
-    setTimeout(() => this.spares.prime(format, config.memoryMb), 50).unref();
-    return new ModelInstance(spec.id, host, ready.signature);
+    // Process start: until the host had booted (a spare may still be warming up); user init: the model load.
+    const bootedMs = Math.min(totalMs, Math.max(0, (host.readyAt ?? started) - started));
+    const phases: RuntimeInitPhases = { processStartMs: bootedMs, runtimeInitMs: Math.max(0, totalMs - bootedMs - ready.loadMs), userInitMs: ready.loadMs, stemCell: spare !== undefined };
+    return new ModelInstance(spec.id, host, ready.signature, phases);
   }
 
   /** Warm a spare for a kind of model ahead of its first cold start. */
-  prime(format: 'onnx' | 'sklearn', memoryMb: number): void {
-    this.spares.prime(format, memoryMb);
+  prime(format: ModelFormat, memoryMb: number): void {
+    this.spares.prime(kindOf(format, memoryMb));
   }
 
   get spareCount(): number {
@@ -127,12 +148,22 @@ function loadHead(path: string, format: 'onnx' | 'sklearn', config: Pick<Functio
   };
 }
 
+function kindOf(format: ModelFormat, memoryMb: number): string {
+  return `${format}:${memoryMb}`;
+}
+
+function parseKind(key: string): { format: ModelFormat; memoryMb: number } {
+  const [format, memory] = key.split(':');
+  return { format: format as ModelFormat, memoryMb: Number(memory) };
+}
+
 /** A running model instance. */
 class ModelInstance implements Instance {
   constructor(
     readonly id: string,
     private readonly host: HostProcess,
     readonly signature: ModelSignature,
+    readonly initPhases: RuntimeInitPhases,
   ) {}
 
   get pid(): number | undefined {

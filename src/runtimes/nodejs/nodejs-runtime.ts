@@ -1,21 +1,52 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { fromPackageRoot } from '../../shared/paths.js';
 import { ModelfnError } from '../../shared/errors.js';
 import type { Instance, InstanceExit, InstanceSpec, InvokeRequest, InvokeResponse, LambdaError, Runtime, RuntimeInitPhases } from '../runtime.js';
 import { InitFailure, InstanceDied, describeExit } from '../runtime.js';
-import { SupervisedProcess } from '../process/child-process.js';
-import { FRAME, FrameDecoder, encodeFrame } from './bootstrap/frames.js';
+import { StemCellPool } from '../stem-cells/stem-cell-pool.js';
+import { StemCells } from '../stem-cells/stem-cells.js';
+import { FRAME, encodeFrame } from './bootstrap/frames.js';
 import type { Frame } from './bootstrap/frames.js';
+import { NodeProcess } from './node-process.js';
+import { NodeStemCell, stemCellBlocker } from './stem-cell.js';
 
-const BOOTSTRAP = fromPackageRoot('dist', 'src', 'runtimes', 'nodejs', 'bootstrap', 'index.js');
+export interface NodejsRuntimeOptions {
+  readonly nodePath?: string;
+  /** The platform's stem cells (switch and budget); absent: none. */
+  readonly stemCells?: StemCells;
+  /** Stem cells kept per memory size (default 2). */
+  readonly stemCellsPerSize?: number;
+  /** Memory sizes kept (default 2, the most recently used). */
+  readonly stemCellSizes?: number;
+}
 
-/** Node.js handlers (CommonJS and ESM, async and callback style), one OS process per instance. */
+/** What a Node.js stem cell holds before it takes a function (resident size, measured on this machine). */
+const STEM_CELL_ESTIMATE_MB = 48;
+
+/**
+ * Node.js handlers (CommonJS and ESM, async and callback style), one OS process per instance. A
+ * cold start takes a stem cell of the function's memory size when one waits (a started bootstrap
+ * with no function: it takes on the instance's environment and working directory, then loads the
+ * handler), else it starts a new process.
+ */
 export class NodejsRuntime implements Runtime {
   readonly family = 'nodejs';
   readonly identifiers = ['nodejs20.x', 'nodejs22.x', 'nodejs18.x'];
+  private readonly nodePath: string;
+  private readonly stemCells: StemCellPool<NodeStemCell>;
 
-  constructor(private readonly nodePath: string = process.execPath) {}
+  constructor(options: NodejsRuntimeOptions | string = {}) {
+    const o = typeof options === 'string' ? { nodePath: options } : options;
+    this.nodePath = o.nodePath ?? process.execPath;
+    this.stemCells = new StemCellPool<NodeStemCell>({
+      runtime: this.family,
+      hub: o.stemCells ?? StemCells.off(),
+      spawn: (key) => new NodeStemCell(this.nodePath, Number(key)),
+      estimateMb: () => STEM_CELL_ESTIMATE_MB,
+      perKind: o.stemCellsPerSize ?? 2,
+      maxKinds: o.stemCellSizes ?? 2,
+    });
+  }
 
   validate(config: { handler: string }): void {
     const rest = config.handler.slice(config.handler.lastIndexOf('/') + 1);
@@ -25,22 +56,43 @@ export class NodejsRuntime implements Runtime {
     }
   }
 
+  /** A deploy warms stem cells of the function's memory size, so its first cold start can take one. */
+  async validateBundle(_codeDir: string, config: { memoryMb: number; environment: Readonly<Record<string, string>> }): Promise<Record<string, never>> {
+    if (!stemCellBlocker(config.environment)) this.prime(config.memoryMb);
+    return {};
+  }
+
+  /** Keep stem cells of a memory size ready. */
+  prime(memoryMb: number): void {
+    this.stemCells.prime(String(memoryMb));
+  }
+
+  /** Stem cells waiting now. */
+  get stemCellCount(): number {
+    return this.stemCells.size;
+  }
+
   async start(spec: InstanceSpec): Promise<Instance> {
-    // V8's heap limit keeps most runaway allocations inside the function's memory; the platform's
-    // RSS watchdog covers native memory (Buffers) that the heap limit does not see.
-    const heapMb = Math.max(32, Math.floor(spec.config.memoryMb * 0.85));
+    const cell = stemCellBlocker(spec.config.environment) ? undefined : this.stemCells.take(String(spec.config.memoryMb));
+    if (cell) {
+      // The stem cell takes the function: its environment wholesale and its working directory,
+      // then it loads the handler (the bootstrap does it in that order, before any user code).
+      const sentAt = performance.timeOrigin + performance.now();
+      const instance = new NodejsInstance(spec, cell.process, sentAt, true);
+      cell.process.channel.write(encodeFrame(FRAME.specialize, JSON.stringify({ env: { ...spec.env, NODE_OPTIONS: '' }, cwd: spec.codeDir })));
+      await instance.ready(spec.initTimeoutMs);
+      return instance;
+    }
     const spawnedAt = performance.timeOrigin + performance.now();
-    const proc = new SupervisedProcess({
-      command: this.nodePath,
-      args: [`--max-old-space-size=${heapMb}`, '--enable-source-maps', BOOTSTRAP],
-      cwd: spec.codeDir,
-      env: { ...spec.env, MODELFN_CHANNEL_FD: '3', NODE_OPTIONS: '' },
-      extraPipes: 1,
-      onLog: spec.onLog,
-    });
-    const instance = new NodejsInstance(spec, proc, spawnedAt);
+    const node = new NodeProcess(this.nodePath, spec.config.memoryMb, spec.codeDir, { ...spec.env, MODELFN_CHANNEL_FD: '3', NODE_OPTIONS: '' });
+    const instance = new NodejsInstance(spec, node, spawnedAt, false);
     await instance.ready(spec.initTimeoutMs);
     return instance;
+  }
+
+  /** Stop the waiting stem cells (instances are the scheduler's to stop). */
+  close(): Promise<void> {
+    return this.stemCells.close();
   }
 }
 
@@ -53,6 +105,7 @@ interface Pending {
 class NodejsInstance implements Instance {
   readonly id: string;
   private readonly channel: Socket;
+  private readonly proc: NodeProcess['proc'];
   private pending: Pending | undefined;
   private fatal = false;
   private readyWaiter: { resolve(): void; reject(err: Error): void } | undefined;
@@ -60,22 +113,17 @@ class NodejsInstance implements Instance {
 
   constructor(
     private readonly spec: InstanceSpec,
-    private readonly proc: SupervisedProcess,
-    private readonly spawnedAt: number,
+    node: NodeProcess,
+    /** Epoch ms when the process was spawned, or the stem cell was handed the function. */
+    private readonly startedAt: number,
+    private readonly stemCell: boolean,
   ) {
     this.id = spec.id;
-    this.channel = proc.child.stdio[3] as Socket;
-    const decoder = new FrameDecoder((frame) => this.onFrame(frame));
-    this.channel.on('data', (chunk: Buffer) => {
-      try {
-        decoder.push(chunk);
-      } catch {
-        // A corrupted channel means the process is not a trustworthy runtime any more.
-        this.kill();
-      }
-    });
-    this.channel.on('error', () => this.kill());
-    void proc.exited.then((exit) => this.onExit(exit));
+    this.channel = node.channel;
+    this.proc = node.proc;
+    node.onFrame = (frame) => this.onFrame(frame);
+    node.onLog = spec.onLog;
+    void this.proc.exited.then((exit) => this.onExit(exit));
   }
 
   get pid(): number | undefined {
@@ -128,7 +176,7 @@ class NodejsInstance implements Instance {
   private onFrame(frame: Frame): void {
     switch (frame.type) {
       case FRAME.ready:
-        this.initPhases = readPhases(frame.head, this.spawnedAt);
+        this.initPhases = readPhases(frame.head, this.startedAt, this.stemCell);
         this.readyWaiter?.resolve();
         this.readyWaiter = undefined;
         return;
@@ -160,6 +208,8 @@ class NodejsInstance implements Instance {
         else pending.resolve({ ok: false, error: parseError(frame.body) });
         return;
       }
+      case FRAME.stemReady:
+        return; // a stem cell taken while it was still booting says it is up: its ready follows
       default:
         this.kill();
     }
@@ -175,14 +225,17 @@ class NodejsInstance implements Instance {
   }
 }
 
-/** The bootstrap's ready frame says when it began (epoch ms) and how long its init steps took. */
-function readPhases(head: string, spawnedAt: number): RuntimeInitPhases | undefined {
+/**
+ * The bootstrap's ready frame says when it began working for this function (epoch ms: its start,
+ * or a stem cell's receipt of the function) and how long its init steps took.
+ */
+function readPhases(head: string, startedAt: number, stemCell: boolean): RuntimeInitPhases | undefined {
   try {
     const p = JSON.parse(head) as { began?: unknown; runtimeInitMs?: unknown; userInitMs?: unknown };
-    if (typeof p.began !== 'number' || typeof p.runtimeInitMs !== 'number' || typeof p.userInitMs !== 'number') return undefined;
-    return { processStartMs: Math.max(0, p.began - spawnedAt), runtimeInitMs: Math.max(0, p.runtimeInitMs), userInitMs: Math.max(0, p.userInitMs) };
+    if (typeof p.began !== 'number' || typeof p.runtimeInitMs !== 'number' || typeof p.userInitMs !== 'number') return { stemCell };
+    return { processStartMs: Math.max(0, p.began - startedAt), runtimeInitMs: Math.max(0, p.runtimeInitMs), userInitMs: Math.max(0, p.userInitMs), stemCell };
   } catch {
-    return undefined;
+    return { stemCell };
   }
 }
 

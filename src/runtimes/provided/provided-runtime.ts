@@ -1,8 +1,9 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { SupervisedProcess } from '../process/child-process.js';
-import type { Instance, InstanceSpec, Runtime } from '../runtime.js';
+import type { Instance, InstanceSpec, Runtime, RuntimeInitPhases } from '../runtime.js';
 import { InitFailure } from '../runtime.js';
 import { RuntimeApiEndpoint, RuntimeApiInstance } from '../runtime-api/runtime-api-instance.js';
 
@@ -19,8 +20,9 @@ export class ProvidedRuntime implements Runtime {
     const bootstrap = join(spec.codeDir, 'bootstrap');
     await checkEntrypoint(bootstrap);
     const endpoint = await RuntimeApiEndpoint.open({ onLog: spec.onLog });
-    let instance: RuntimeApiInstance | undefined;
+    let instance: ProvidedInstance | undefined;
     try {
+      const spawning = performance.now();
       const proc = new SupervisedProcess({
         command: bootstrap,
         args: [],
@@ -30,12 +32,16 @@ export class ProvidedRuntime implements Runtime {
       });
       let spawnError: NodeJS.ErrnoException | undefined;
       proc.child.once('error', (err: NodeJS.ErrnoException) => (spawnError = err));
-      instance = new RuntimeApiInstance(spec.id, endpoint, proc);
+      // spawn() returns once the kernel has started the bootstrap (fork and exec).
+      const spawned = performance.now();
+      instance = new ProvidedInstance(spec.id, endpoint, proc);
       await instance.ready(spec.initTimeoutMs).catch((err: unknown) => {
         // A bootstrap the kernel cannot execute (no shebang, a missing interpreter) fails at spawn.
         if (spawnError) throw invalidEntrypoint(`fork/exec ${bootstrap}: ${describeSpawnError(spawnError)}`);
         throw err;
       });
+      // The bootstrap is the function's own code: its init up to its first /next is user init.
+      instance.initPhases = { processStartMs: spawned - spawning, userInitMs: performance.now() - spawned, stemCell: false };
       return instance;
     } catch (err) {
       instance?.kill();
@@ -43,6 +49,11 @@ export class ProvidedRuntime implements Runtime {
       throw err;
     }
   }
+}
+
+/** A custom-runtime instance with the phases the platform could see (spawn, then the bootstrap's init). */
+class ProvidedInstance extends RuntimeApiInstance {
+  initPhases: RuntimeInitPhases | undefined;
 }
 
 /** Lambda's own wording for a bundle without a usable bootstrap. */

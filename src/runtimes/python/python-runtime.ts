@@ -1,9 +1,12 @@
+import { performance } from 'node:perf_hooks';
 import { fromPackageRoot } from '../../shared/paths.js';
 import { ModelfnError } from '../../shared/errors.js';
 import { SupervisedProcess } from '../process/child-process.js';
 import type { FunctionConfig } from '../../registry/types.js';
-import type { Instance, InstanceSpec, Runtime } from '../runtime.js';
+import type { Instance, InstanceLogLine, InstanceSpec, Runtime, RuntimeInitPhases } from '../runtime.js';
 import { InitFailure } from '../runtime.js';
+import { residentMb } from '../stem-cells/stem-cells.js';
+import type { StemCells } from '../stem-cells/stem-cells.js';
 import { RuntimeApiEndpoint, RuntimeApiInstance } from '../runtime-api/runtime-api-instance.js';
 import type { ProcessHandle } from '../runtime-api/runtime-api-instance.js';
 import { forkBlocker } from './fork-eligibility.js';
@@ -36,7 +39,18 @@ export interface PythonRuntimeOptions {
   /** A folder for the runtime's own processes (the zygote's cwd and temp dir). */
   readonly workDir: string;
   readonly log?: (level: 'info' | 'warn', message: string) => void;
+  /**
+   * The platform's stem cells: the zygote is Python's stem cell. Switched off, there is no zygote;
+   * it is counted in their memory budget (and not started when it does not fit).
+   */
+  readonly stemCells?: StemCells;
 }
+
+/** What the zygote holds after importing the default modules (about 110 MB measured), until measured. */
+const ZYGOTE_ESTIMATE_MB = 110;
+
+/** The bootstrap's line with its init phases (modelfn_runtime.INIT_MARKER), written just before its first /next. */
+const INIT_MARKER = '\u0000modelfn-init ';
 
 /**
  * Python handlers (`def handler(event, context)`), through the Lambda Runtime API: every instance
@@ -52,9 +66,19 @@ export class PythonRuntime implements Runtime {
   readonly interpreter: string | undefined;
   private readonly zygotes = new Map<string, Zygote>();
   private closed = false;
+  private zygoteChargeMb = 0;
+  private zygoteMeasured = false;
+  private forks = 0;
+  private fresh = 0;
 
   constructor(private readonly options: PythonRuntimeOptions) {
     this.interpreter = resolvePython(options.python);
+    options.stemCells?.register(() => ({
+      runtime: this.family,
+      hits: this.forks,
+      misses: this.fresh,
+      kinds: [...this.zygotes].map(([python, z]) => ({ key: python, ready: z.ready ? 1 : 0, starting: z.ready || !z.pid ? 0 : 1, memoryMb: Math.round(this.zygoteChargeMb) })),
+    }));
   }
 
   validate(config: Pick<FunctionConfig, 'handler' | 'runtime'>): void {
@@ -74,10 +98,16 @@ export class PythonRuntime implements Runtime {
 
   /** The zygote of the configured interpreter (started on first use), for status and tests. */
   zygote(): Zygote | undefined {
-    if (this.options.zygote === false) return undefined;
+    if (this.options.zygote === false || this.options.stemCells?.enabled === false) return undefined;
     if (!this.interpreter || this.closed) return undefined;
     let zygote = this.zygotes.get(this.interpreter);
     if (!zygote) {
+      const hub = this.options.stemCells;
+      if (hub && !hub.tryCharge(ZYGOTE_ESTIMATE_MB)) {
+        this.options.log?.('warn', `python zygote not started: the stem cells' memory budget (${hub.budgetMb} MB) is full`);
+        return undefined;
+      }
+      this.zygoteChargeMb = hub ? ZYGOTE_ESTIMATE_MB : 0;
       zygote = new Zygote({
         python: this.interpreter,
         preload: this.options.preload ?? DEFAULT_PYTHON_PRELOAD,
@@ -92,13 +122,19 @@ export class PythonRuntime implements Runtime {
   async start(spec: InstanceSpec): Promise<Instance> {
     const python = this.interpreter;
     if (!python) throw new InitFailure({ errorType: 'Runtime.InvalidEntrypoint', errorMessage: 'no Python interpreter is configured on this platform' });
-    const endpoint = await RuntimeApiEndpoint.open({ onLog: spec.onLog });
+    const phases = new InitPhasesListener(spec.onLog);
+    const endpoint = await RuntimeApiEndpoint.open({ onLog: phases.onLog });
     let proc: ProcessHandle | undefined;
     try {
       const env = { ...spec.env, AWS_LAMBDA_RUNTIME_API: endpoint.address };
-      proc = (await this.fork(spec, env)) ?? this.spawn(python, spec, env);
-      const instance = new RuntimeApiInstance(spec.id, endpoint, proc);
+      const startedAt = performance.timeOrigin + performance.now();
+      const forked = await this.fork(spec, env);
+      if (forked) this.forks++;
+      else this.fresh++;
+      proc = forked ?? this.spawn(python, spec, env, phases.onLog);
+      const instance = new PythonInstance(spec.id, endpoint, proc);
       await instance.ready(spec.initTimeoutMs);
+      instance.initPhases = await phases.read(startedAt, forked !== undefined);
       return instance;
     } catch (err) {
       proc?.kill();
@@ -112,10 +148,24 @@ export class PythonRuntime implements Runtime {
     this.closed = true;
     await Promise.all([...this.zygotes.values()].map((z) => z.close()));
     this.zygotes.clear();
+    this.options.stemCells?.release(this.zygoteChargeMb);
+    this.zygoteChargeMb = 0;
   }
 
-  private spawn(python: string, spec: InstanceSpec, env: Record<string, string>): ProcessHandle {
-    return new SupervisedProcess({ command: python, args: ['-B', '-u', BOOTSTRAP], cwd: spec.codeDir, env, onLog: spec.onLog });
+  /** The zygote's real size replaces the estimate in the stem cells' budget (once). */
+  private measureZygote(zygote: Zygote): void {
+    const hub = this.options.stemCells;
+    if (!hub || this.zygoteMeasured) return;
+    this.zygoteMeasured = true;
+    void residentMb(zygote.pid).then((mb) => {
+      if (mb === undefined || this.closed) return;
+      hub.adjust(this.zygoteChargeMb, mb);
+      this.zygoteChargeMb = mb;
+    });
+  }
+
+  private spawn(python: string, spec: InstanceSpec, env: Record<string, string>, onLog: (line: InstanceLogLine) => void): ProcessHandle {
+    return new SupervisedProcess({ command: python, args: ['-B', '-u', BOOTSTRAP], cwd: spec.codeDir, env, onLog });
   }
 
   /** A process forked from the zygote, or undefined when this start must use a fresh interpreter. */
@@ -131,10 +181,63 @@ export class PythonRuntime implements Runtime {
     if (info.threads > 1) return undefined;
     if (await forkBlocker(spec.config.environment, spec.codeDir, info)) return undefined;
     try {
-      return await zygote.fork({ id: spec.id, env, cwd: spec.codeDir });
+      const child = await zygote.fork({ id: spec.id, env, cwd: spec.codeDir });
+      this.measureZygote(zygote);
+      return child;
     } catch (err) {
       this.options.log?.('warn', `python zygote fork failed, starting a fresh interpreter: ${(err as Error).message}`);
       return undefined;
     }
+  }
+}
+
+/** A Python instance, with the phases its bootstrap reported. */
+class PythonInstance extends RuntimeApiInstance {
+  initPhases: RuntimeInitPhases | undefined;
+}
+
+/**
+ * Reads the bootstrap's init-phases line (INIT_MARKER + JSON, written just before its first /next)
+ * out of the instance's stdout; every other line goes on to the instance's log. Only a line seen
+ * before the instance is ready counts; after that, everything passes through.
+ */
+class InitPhasesListener {
+  private phases: { began: number; runtimeInitMs: number; userInitMs: number } | undefined;
+  private done = false;
+  private arrived: (() => void) | undefined;
+
+  constructor(private readonly forward: (line: InstanceLogLine) => void) {}
+
+  readonly onLog = (line: InstanceLogLine): void => {
+    if (!this.done && line.stream === 'stdout' && line.text.startsWith(INIT_MARKER)) {
+      try {
+        const p = JSON.parse(line.text.slice(INIT_MARKER.length)) as { began?: unknown; runtimeInitMs?: unknown; userInitMs?: unknown };
+        if (typeof p.began === 'number' && typeof p.runtimeInitMs === 'number' && typeof p.userInitMs === 'number') {
+          this.phases = { began: p.began, runtimeInitMs: p.runtimeInitMs, userInitMs: p.userInitMs };
+          this.arrived?.();
+          return;
+        }
+      } catch {
+        /* not ours: log it */
+      }
+    }
+    this.forward(line);
+  };
+
+  /** The phases (waiting a moment for the line, which travels apart from the Runtime API). */
+  async read(startedAt: number, stemCell: boolean): Promise<RuntimeInitPhases> {
+    if (!this.phases) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 50);
+        this.arrived = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    this.done = true;
+    const p = this.phases;
+    if (!p) return { stemCell };
+    return { processStartMs: Math.max(0, p.began - startedAt), runtimeInitMs: Math.max(0, p.runtimeInitMs), userInitMs: Math.max(0, p.userInitMs), stemCell };
   }
 }

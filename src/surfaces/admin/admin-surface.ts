@@ -9,6 +9,7 @@ import type { Deployer } from '../../registry/deployer.js';
 import { deploySpecSchema, functionNameSchema } from '../../registry/function-spec.js';
 import type { Registry } from '../../registry/registry.js';
 import type { ColdStartRecord, Scheduler } from '../../scheduler/scheduler.js';
+import type { StemCellStats } from '../../runtimes/stem-cells/stem-cells.js';
 import type { LogStore } from '../../telemetry/logs/log-record.js';
 import { readBody } from '../../server/http/body.js';
 import { closeAfterResponse, sendJson } from '../../server/http/respond.js';
@@ -35,6 +36,8 @@ export interface AdminDeps {
   readonly codeLinks?: CodeLinks;
   /** Access keys (managed by admin keys under /_modelfn/v1/keys). */
   readonly keys?: KeyStore;
+  /** The stem cells of every runtime (switch, memory budget, waiting processes, hits and misses). */
+  readonly stemCells?: () => StemCellStats;
 }
 
 export interface EndpointOptions {
@@ -82,6 +85,7 @@ export class AdminSurface implements Surface {
     this.on('GET', '/_modelfn/v1/functions/:name/logs', (req, res, p, q) => this.logs(req, res, p.name!, q));
     this.on('GET', '/_modelfn/v1/functions/:name/cold-starts', async (_req, res, p) => this.coldStarts(res, p.name!));
     this.on('GET', '/_modelfn/v1/routes', async (_req, res) => this.routes(res));
+    this.on('GET', '/_modelfn/v1/stem-cells', async (_req, res) => sendJson(res, 200, this.deps.stemCells?.() ?? { enabled: false, budgetMb: 0, usedMb: 0, runtimes: [] }));
     if (deps.keys) registerKeyEndpoints(this, deps.keys);
   }
 

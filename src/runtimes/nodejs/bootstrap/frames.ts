@@ -13,6 +13,10 @@ export const FRAME = {
   result: 4,
   error: 5,
   log: 6,
+  /** platform -> stem cell: take on a function (head: {env, cwd}); the cell then inits as any instance. */
+  specialize: 7,
+  /** stem cell -> platform: booted, generic, waiting for a function. */
+  stemReady: 8,
 } as const;
 
 export type FrameType = (typeof FRAME)[keyof typeof FRAME];

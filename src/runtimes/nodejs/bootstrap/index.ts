@@ -3,6 +3,10 @@
  * frames in ./frames.ts (a faster channel than the HTTP Runtime API, which matters at tens of
  * thousands of invocations a second), loads the handler once, then serves one event at a time.
  * It imports nothing of the platform.
+ *
+ * Started as a stem cell (MODELFN_STEM_CELL=1) it first waits, generic, for a `specialize` frame:
+ * then it replaces its environment wholesale with the function's, changes to the function's
+ * folder, and only then loads the handler, exactly as a process started for the function would.
  */
 import { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -16,9 +20,11 @@ import type { InvokeHead } from './context.js';
 import { toLambdaError } from './errors.js';
 
 // When the runtime's own code began to run (epoch ms): the platform measures the process start up to here.
-const bootstrapBegan = performance.now();
+let began = performance.now();
 const channel = new Socket({ fd: Number(process.env.MODELFN_CHANNEL_FD ?? 3), readable: true, writable: true });
+const stemCell = process.env.MODELFN_STEM_CELL === '1';
 delete process.env.MODELFN_CHANNEL_FD;
+delete process.env.MODELFN_STEM_CELL;
 let currentId = '';
 let handler: Handler | undefined;
 let lastTrace: string | undefined;
@@ -116,17 +122,8 @@ async function onInvoke(frame: Frame): Promise<void> {
   }
 }
 
-async function main(): Promise<void> {
-  patchConsole();
-  process.on('uncaughtException', (err) => die(err));
-  process.on('unhandledRejection', (reason) => die(reason, 'Runtime.UnhandledPromiseRejection'));
-  const decoder = new FrameDecoder((frame) => {
-    if (frame.type === FRAME.invoke) void onInvoke(frame);
-  });
-  channel.on('data', (chunk: Buffer) => decoder.push(chunk));
-  // The platform closed the channel: it is gone or it stopped us. Nothing left to serve.
-  channel.on('end', () => process.exit(0));
-  channel.on('error', () => process.exit(0));
+/** Load the handler and tell the platform how the init went. */
+async function init(): Promise<void> {
   const userInitStart = performance.now();
   try {
     handler = await loadHandler(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), process.env._HANDLER ?? '');
@@ -135,11 +132,46 @@ async function main(): Promise<void> {
     return;
   }
   const phases = {
-    began: performance.timeOrigin + bootstrapBegan,
-    runtimeInitMs: userInitStart - bootstrapBegan,
+    began: performance.timeOrigin + began,
+    runtimeInitMs: userInitStart - began,
     userInitMs: performance.now() - userInitStart,
   };
   send(FRAME.ready, JSON.stringify(phases));
 }
 
-void main();
+/** A stem cell takes on its function: the environment wholesale, the working directory, then the handler. */
+function specialize(frame: Frame): void {
+  began = performance.now();
+  const spec = JSON.parse(frame.head) as { env: Record<string, string>; cwd: string };
+  for (const name of Object.keys(process.env)) delete process.env[name];
+  Object.assign(process.env, spec.env);
+  try {
+    process.chdir(spec.cwd);
+  } catch (err) {
+    die(err, 'Runtime.InvalidEntrypoint');
+    return;
+  }
+  void init();
+}
+
+function main(): void {
+  patchConsole();
+  process.on('uncaughtException', (err) => die(err));
+  process.on('unhandledRejection', (reason) => die(reason, 'Runtime.UnhandledPromiseRejection'));
+  let waiting = stemCell;
+  const decoder = new FrameDecoder((frame) => {
+    if (frame.type === FRAME.invoke && !waiting) void onInvoke(frame);
+    else if (frame.type === FRAME.specialize && waiting) {
+      waiting = false;
+      specialize(frame);
+    } else process.exit(2);
+  });
+  channel.on('data', (chunk: Buffer) => decoder.push(chunk));
+  // The platform closed the channel: it is gone or it stopped us. Nothing left to serve.
+  channel.on('end', () => process.exit(0));
+  channel.on('error', () => process.exit(0));
+  if (stemCell) send(FRAME.stemReady, '{}');
+  else void init();
+}
+
+main();

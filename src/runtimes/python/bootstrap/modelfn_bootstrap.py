@@ -4,8 +4,12 @@
 the function's code is imported, so a module of the bundle can never be shadowed by ours.
 """
 
-import os
-import sys
+import time
+
+_BEGAN = time.time()
+
+import os  # noqa: E402
+import sys  # noqa: E402
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -14,4 +18,4 @@ import modelfn_runtime  # noqa: E402  (needs this folder on sys.path, once)
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
 if __name__ == "__main__":
-    sys.exit(modelfn_runtime.main())
+    sys.exit(modelfn_runtime.main(began=_BEGAN))

@@ -354,11 +354,29 @@ def handle_invocation(client, handler, headers, body):
         client.post_response(request_id, payload, content_type)
 
 
-def main():
+# The line that tells the platform how the init was spent (read and dropped before the first /next).
+INIT_MARKER = "\x00modelfn-init "
+
+
+def report_init(began, user_init_start, user_init_end):
+    """Epoch seconds when the runtime began, then runtime init and user init in ms."""
+    phases = {
+        "began": began * 1000.0,
+        "runtimeInitMs": (user_init_start - began) * 1000.0,
+        "userInitMs": (user_init_end - user_init_start) * 1000.0,
+    }
+    sys.stdout.write(INIT_MARKER + json.dumps(phases) + "\n")
+    sys.stdout.flush()
+
+
+def main(began=None):
+    """began: epoch seconds when this process started running runtime code (the fork, or the interpreter's first line)."""
+    began = began if began is not None else time.time()
     setup_output()
     task_root = os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd()
     client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
     setup_sys_path(task_root)
+    user_init_start = time.time()
     try:
         handler = load_handler(os.environ.get("_HANDLER", ""))
     except FaultException as e:
@@ -371,6 +389,7 @@ def main():
         log_error(error)
         client.post_init_error(error)
         return 1
+    report_init(began, user_init_start, time.time())
     while True:
         headers, body = client.next()
         handle_invocation(client, handler, headers, body)

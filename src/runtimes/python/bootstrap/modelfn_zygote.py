@@ -135,6 +135,7 @@ class Zygote:
                 os._exit(code if isinstance(code, int) else 1)
 
     def child(self, request):
+        began = time.time()
         os.setsid()
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -164,7 +165,7 @@ class Zygote:
         numpy_random = sys.modules.get("numpy.random")
         if numpy_random is not None:
             numpy_random.seed()
-        return modelfn_runtime.main()
+        return modelfn_runtime.main(began=began)
 
     def reap(self):
         while True:

@@ -1,0 +1,67 @@
+import type { InstanceExit } from '../runtime.js';
+import type { StemCell } from '../stem-cells/stem-cell-pool.js';
+import { FRAME } from './bootstrap/frames.js';
+import { NodeProcess } from './node-process.js';
+
+/**
+ * A started, generic Node.js runtime process: the bootstrap is loaded and waits for a
+ * `specialize` frame; it has no function, no handler and nothing of the platform's environment
+ * (its environment is the bare minimum below). Its V8 heap cap is that of one memory size, so
+ * stem cells are kept per memory size.
+ */
+export class NodeStemCell implements StemCell {
+  readonly process: NodeProcess;
+  readonly ready: Promise<void>;
+
+  constructor(
+    nodePath: string,
+    readonly memoryMb: number,
+  ) {
+    this.process = new NodeProcess(nodePath, memoryMb, '/', {
+      PATH: '/usr/local/bin:/usr/bin:/bin',
+      LANG: 'en_US.UTF-8',
+      TZ: ':UTC',
+      HOME: '/nonexistent',
+      MODELFN_CHANNEL_FD: '3',
+      MODELFN_STEM_CELL: '1',
+      NODE_OPTIONS: '',
+    });
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.process.onFrame = (frame) => {
+        if (frame.type === FRAME.stemReady) resolve();
+        else this.kill(); // nothing else is expected before a function takes it
+      };
+      void this.process.proc.exited.then(() => reject(new Error('the stem cell exited')));
+    });
+    this.ready.catch(() => undefined);
+  }
+
+  get pid(): number | undefined {
+    return this.process.proc.pid;
+  }
+
+  get alive(): boolean {
+    return !this.process.proc.hasExited;
+  }
+
+  get exited(): Promise<InstanceExit> {
+    return this.process.proc.exited;
+  }
+
+  kill(): void {
+    this.process.proc.kill();
+  }
+}
+
+/**
+ * Variables that only Node.js start-up (or the dynamic linker, OpenSSL, ICU) reads: a stem cell
+ * started long ago with its own values cannot honour them, so a function that sets one gets a new
+ * process instead (NODE_OPTIONS is ignored either way: instances run with an empty one).
+ */
+const START_TIME_ENV = /^(NODE_|UV_|LD_|MALLOC_|OPENSSL_|SSL_CERT_|LANG$|LANGUAGE$|LC_)/;
+
+/** Why this function must not take a stem cell, or undefined when it may. */
+export function stemCellBlocker(environment: Readonly<Record<string, string>>): string | undefined {
+  const names = Object.keys(environment).filter((name) => START_TIME_ENV.test(name));
+  return names.length > 0 ? `its environment sets ${names.join(', ')}, which only Node.js start-up reads` : undefined;
+}
