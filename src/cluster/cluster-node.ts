@@ -8,10 +8,13 @@ import { NatsRegistryStore } from '../backends/nats/kv-registry-store.js';
 import { NatsScheduleClaims } from '../backends/nats/kv-schedule-claims.js';
 import { NatsMessageQueue } from '../backends/nats/nats-message-queue.js';
 import { NatsBlobStore } from '../backends/nats/object-blob-store.js';
+import { NatsMeteringStream } from '../backends/nats/metering-stream.js';
 import type { Registry } from '../registry/registry.js';
 import type { Dispatcher } from '../scheduler/dispatcher.js';
 import type { LocalCapacity } from './cluster-dispatcher.js';
+import type { LogStore } from '../telemetry/logs/log-record.js';
 import { ClusterDispatcher } from './cluster-dispatcher.js';
+import { ClusterLogStore } from './cluster-log-store.js';
 import { InvokeServer } from './invoke-server.js';
 import { Membership } from './membership.js';
 import { nodeIdOf } from './node-id.js';
@@ -27,6 +30,7 @@ export interface ClusterSettings {
   readonly dataDir: string;
   readonly version: string;
   readonly recordRetentionDays: number;
+  readonly meteringRetentionDays: number;
   readonly maxQueueWaitMs: number;
   readonly initTimeoutMs: number;
 }
@@ -42,6 +46,7 @@ export class ClusterNode {
   private server: InvokeServer | undefined;
   private membershipRef: Membership | undefined;
   private readonly shares = new ShareAdjuster(() => this.membershipRef?.size ?? 1);
+  private readonly closers: Array<() => Promise<void>> = [];
 
   private constructor(
     readonly id: string,
@@ -51,6 +56,8 @@ export class ClusterNode {
     readonly queue: NatsMessageQueue,
     readonly records: NatsRecordStore,
     readonly claims: NatsScheduleClaims,
+    /** Usage rows of every node (metering), applied by each node to its own store. */
+    readonly metering: NatsMeteringStream,
     private readonly settings: ClusterSettings,
     private readonly log: Logger,
   ) {}
@@ -59,15 +66,16 @@ export class ClusterNode {
     const id = await nodeIdOf(settings.dataDir);
     const ctx = await connectNats({ servers: settings.servers, name: `modelfn-${id}`, replicas: settings.replicas });
     try {
-      const [registry, blobs, queue, records, claims] = await Promise.all([
+      const [registry, blobs, queue, records, claims, metering] = await Promise.all([
         NatsRegistryStore.open(ctx),
         NatsBlobStore.open(ctx),
         NatsMessageQueue.open(ctx, { nodeId: id, leaseWindowMs: settings.leaseMs }),
         NatsRecordStore.open(ctx, { ttlMs: (settings.recordRetentionDays + 1) * 86_400_000 }),
         NatsScheduleClaims.open(ctx),
+        NatsMeteringStream.open(ctx, { nodeId: id, retentionDays: settings.meteringRetentionDays }),
       ]);
       log.info({ node: id, servers: settings.servers, maxPayload: ctx.nc.info?.max_payload }, 'joined the NATS cluster');
-      return new ClusterNode(id, ctx, registry, blobs, queue, records, claims, settings, log);
+      return new ClusterNode(id, ctx, registry, blobs, queue, records, claims, metering, settings, log);
     } catch (err) {
       await ctx.nc.close().catch(() => undefined);
       throw err;
@@ -121,6 +129,14 @@ export class ClusterNode {
     return this.dispatcherRef;
   }
 
+  /** Logs as queries see them: this node's, merged with every live node's (writes stay local). */
+  logs(local: LogStore): LogStore {
+    const logs = new ClusterLogStore(local, this.ctx.nc, this.id, () => (this.membershipRef?.live() ?? []).map((n) => n.id).filter((id) => id !== this.id));
+    logs.start();
+    this.closers.push(() => logs.close());
+    return logs;
+  }
+
   announce(url: string): void {
     this.membershipRef?.setUrl(url);
   }
@@ -128,6 +144,7 @@ export class ClusterNode {
   /** Stop taking forwarded calls and leave (before the local scheduler drains). */
   async leave(): Promise<void> {
     this.server?.stop();
+    for (const close of this.closers.splice(0)) await close();
     await this.membershipRef?.stop();
   }
 

@@ -58,7 +58,7 @@ export class Membership extends EventEmitter {
       m.lastHeard = m.now();
       if (e.operation === 'PUT') m.heard(jsonOf<NodeInfo>(e.value));
       else m.lost(e.key.slice('node.'.length));
-    }, ctx.nc);
+    }, ctx);
     const now = m.now();
     for (const e of await kvEntries(kv, 'node.>')) {
       if (now - e.created.getTime() < options.deadAfterMs) m.heard(jsonOf<NodeInfo>(e.value));

@@ -3,6 +3,7 @@ import type { RegistryChange } from '../registry/store.js';
 import type { ColdStartRecord, InvocationRecord, Scheduler } from '../scheduler/scheduler.js';
 import type { Clock } from '../shared/clock.js';
 import { MeteringService } from './metering/metering-service.js';
+import type { MeteringOptions } from './metering/metering-service.js';
 import type { PriceTable } from './metering/pricing.js';
 import { PlatformMetrics } from './metrics/platform-metrics.js';
 import type { BatchSizeSource } from './metrics/platform-metrics.js';
@@ -16,6 +17,8 @@ export interface TelemetryOptions {
   readonly meteringDb: string;
   readonly prices: PriceTable;
   readonly meteringRetentionDays: number;
+  /** Cluster mode: where flushed usage rows go instead of this node's store (MeteringOptions.sink). */
+  readonly meteringSink?: MeteringOptions['sink'];
   readonly maxSeries: number;
   /** Batch sizes of model functions (the model dispatcher's statistics), when there are any. */
   readonly batches?: () => Iterable<BatchSizeSource>;
@@ -56,6 +59,7 @@ export class Telemetry {
       clock: options.clock,
       prices: options.prices,
       retentionDays: options.meteringRetentionDays,
+      ...(options.meteringSink ? { sink: options.meteringSink } : {}),
     });
   }
 

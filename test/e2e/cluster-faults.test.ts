@@ -177,7 +177,7 @@ test('a 3-server NATS cluster with 3 replicas: nodes on different servers share 
     const invokedAt = Date.now();
     await eventually(async () => (await invoke(a.url, 'slow2', { ms: 1 })).status === 200, 30_000, 'the new function on A');
     t.diagnostic(`slow2 on A after ${Date.now() - invokedAt} ms`);
-    await eventually(async () => (await members(a)).length === 2 && (await members(b)).length === 2, 10_000, 'both nodes to see each other');
+    await eventually(async () => (await members(a)).length === 2 && (await members(b)).length === 2, 20_000, 'both nodes to see each other');
   } finally {
     for (const n of nodes) await n.cleanup();
     for (const s of servers) await s.cleanup();

@@ -97,6 +97,15 @@ test('deploy on node A, invoke on node C; a redeploy on B reaches every node; as
     const ran = (await lines(record)).filter((l) => l.id !== 'warm');
     assert.equal(ran.length, ids.length, 'each event ran once (no duplicates without failures)');
 
+    // Logs: any node's query merges every node's logs. Metering: every node applies every node's usage.
+    const logView = (await (await fetch(`${b.url}/_modelfn/v1/functions/rec/logs?limit=2000`)).json()) as { records: Array<{ message?: string; text?: string }> };
+    const reports = JSON.stringify(logView.records).match(/REPORT RequestId/g) ?? [];
+    assert.ok(reports.length >= ids.length + 1, `every invocation's REPORT, whichever node ran it: ${reports.length}`);
+    await eventually(async () => {
+      const cost = (await (await fetch(`${n3.url}/_modelfn/v1/cost?since=1h&function=rec`)).json()) as { functions: Array<{ requests: number }> };
+      return cost.functions.reduce((n, f) => n + f.requests, 0) >= ids.length + 1;
+    }, 25_000, 'the usage of every node in the cost report of one node');
+
     // A schedule fires once per scheduled time for the whole cluster, not once per node.
     const scheduled = join(work, 'scheduled.ndjson');
     await mustDeploy(a.url, 'tick', fixture('functions', 'async-recorder'), { environment: { RECORD_FILE: scheduled, RECORD_EVENT: '1' } });

@@ -68,12 +68,15 @@ export type KvWatch = (() => void) & { reopen(): void };
 
 /**
  * Follow changes of the keys matching `filter` (made by any node) from now on. The watch is an
- * ordered consumer; when it ends (the client could not recreate it, e.g. while JetStream elected a
- * new leader) or the client reconnects (a NATS server restart), it is opened again from the last
- * revision it saw, so changes made meanwhile are delivered, never lost.
+ * ordered consumer; it is opened again from the last revision it saw — so changes made meanwhile
+ * are delivered, never lost — when it ends (the client could not recreate it), when the client
+ * reconnects (a NATS server restart), and when a probe every `probeMs` finds a newer revision of a
+ * matching key that the watch has not delivered since the previous probe (its consumer was lost
+ * with a NATS server; the client's own stall detection takes several idle heartbeats).
  */
-export async function watchKv(kv: KV, filter: string, onEntry: (entry: KvEntry) => void, nc?: NatsConnection): Promise<KvWatch> {
-  let last = (await kv.status()).streamInfo.state.last_seq;
+export async function watchKv(kv: KV, filter: string, onEntry: (entry: KvEntry) => void, ctx?: NatsContext, probeMs = 2000): Promise<KvWatch> {
+  const status = await kv.status();
+  let last = status.streamInfo.state.last_seq;
   let stopped = false;
   let iter: QueuedIterator<KvEntry> | undefined;
   const open = async (): Promise<QueuedIterator<KvEntry>> => {
@@ -110,17 +113,36 @@ export async function watchKv(kv: KV, filter: string, onEntry: (entry: KvEntry) 
       if (stopped) return iter?.stop();
     }
   })();
-  if (nc) {
+  let probe: NodeJS.Timeout | undefined;
+  if (ctx) {
     void (async () => {
-      for await (const s of nc.status()) {
+      for await (const s of ctx.nc.status()) {
         if (stopped) return;
         if (s.type === 'reconnect') iter?.stop();
       }
     })().catch(() => undefined);
+    const stream = status.streamInfo.config.name;
+    // The revision the watch was at when a probe first found it behind; behind again without progress: reopen.
+    let behindAt: number | undefined;
+    probe = setInterval(() => {
+      void ctx.jsm.streams.getMessage(stream, { last_by_subj: `$KV.${status.bucket}.${filter}` }).then(
+        (m) => {
+          if (m.seq <= last) behindAt = undefined;
+          else if (behindAt !== last) behindAt = last;
+          else {
+            behindAt = undefined;
+            if (!stopped) iter?.stop();
+          }
+        },
+        () => undefined, // no matching key yet, or NATS away: nothing to compare
+      );
+    }, probeMs);
+    probe.unref();
   }
   return Object.assign(
     () => {
       stopped = true;
+      clearInterval(probe);
       iter?.stop();
     },
     { reopen: () => iter?.stop() },

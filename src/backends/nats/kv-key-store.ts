@@ -26,7 +26,7 @@ export class NatsKeyStore implements KeyStore {
         const key = jsonOf<AccessKey>(e.value);
         store.keys.set(key.accessKeyId, key);
       }
-    }, ctx.nc);
+    }, ctx);
     for (const e of await kvEntries(store.kv, '>')) {
       const key = jsonOf<AccessKey>(e.value);
       store.keys.set(key.accessKeyId, key);

@@ -44,7 +44,7 @@ export class NatsRegistryStore implements RegistryStore {
   static async open(ctx: NatsContext, now: () => number = Date.now): Promise<NatsRegistryStore> {
     const kv = await openKv(ctx, NAMES.registryBucket);
     const store = new NatsRegistryStore(ctx, kv, now);
-    store.stopWatch = await watchKv(kv, 'fn.>', (entry) => store.onEntry(entry), ctx.nc);
+    store.stopWatch = await watchKv(kv, 'fn.>', (entry) => store.onEntry(entry), ctx);
     return store;
   }
 

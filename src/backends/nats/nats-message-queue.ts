@@ -73,7 +73,7 @@ export class NatsMessageQueue implements MessageQueue {
       const name = untoken(e.key);
       if (e.operation === 'PUT') q.configs.set(name, q.toInfo(name, jsonOf<StoredConfig>(e.value)));
       else q.configs.delete(name);
-    }, ctx.nc);
+    }, ctx);
     for (const e of await kvEntries(kv, '>')) q.configs.set(untoken(e.key), q.toInfo(untoken(e.key), jsonOf<StoredConfig>(e.value)));
     q.sentSub = ctx.nc.subscribe(NAMES.queueSent, { callback: (err, m) => !err && q.emit(Buffer.from(m.data).toString('utf8'), false) });
     q.leases.serve();

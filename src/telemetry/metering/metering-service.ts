@@ -6,7 +6,7 @@ import type { UsagePoint, UsageQuery } from './metering-store.js';
 import { priceUsage } from './pricing.js';
 import type { PriceTable } from './pricing.js';
 import { MeterBook, addUsage, emptyUsage, gbSeconds } from './usage.js';
-import type { Usage } from './usage.js';
+import type { Usage, UsageRow } from './usage.js';
 
 export interface MeteringOptions {
   readonly dbPath: string;
@@ -15,6 +15,11 @@ export interface MeteringOptions {
   readonly prices: PriceTable;
   readonly retentionDays: number;
   readonly flushIntervalMs?: number;
+  /**
+   * Cluster mode: flushed rows go here (a JetStream stream every node applies to its own store)
+   * instead of straight into the store.
+   */
+  readonly sink?: (rows: UsageRow[]) => void;
   readonly cpuSampleIntervalMs?: number;
 }
 
@@ -83,7 +88,8 @@ export class MeteringService {
 
   /** Write what was gathered (one transaction). Queries call it first, so they see everything. */
   flush(): void {
-    this.store.write(this.book.drain());
+    if (this.options.sink) this.options.sink(this.book.drain());
+    else this.store.write(this.book.drain());
   }
 
   /** Read the instances' CPU time now (tests; the timer does it every few seconds). */
