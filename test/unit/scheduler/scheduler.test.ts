@@ -225,3 +225,20 @@ test('shutdown waits for calls in flight, then stops every instance', async () =
   assert.equal(launcher.live, 0);
   await assert.rejects(scheduler.invoke(target(), invocation()), /shutting down/);
 });
+
+test('hasCapacity: an idle instance, or room under the limit and the memory budget; never while shutting down', async () => {
+  const launcher = new FakeLauncher({ startMs: 5, invokeMs: 30 });
+  const { scheduler } = makeScheduler(launcher, new ManualClock(1_000_000), { memoryBudgetMb: 300 });
+  const capped = target({}, { reservedConcurrency: 1 });
+  assert.equal(scheduler.hasCapacity(capped), true, 'cold, but it may start one');
+  const running = scheduler.invoke(capped, invocation());
+  await new Promise((r) => setTimeout(r, 15));
+  assert.equal(scheduler.hasCapacity(capped), false, 'its one instance is busy and the limit is reached');
+  await running;
+  assert.equal(scheduler.hasCapacity(capped), true, 'the instance is idle again');
+  const big = target({ name: 'big', memoryMb: 256 });
+  assert.equal(scheduler.hasCapacity(big), true, 'the idle 128 MB instance may be evicted to make room');
+  assert.equal(scheduler.hasCapacity(target({ name: 'huge', memoryMb: 512 })), false, 'larger than the whole budget');
+  await scheduler.shutdown(100);
+  assert.equal(scheduler.hasCapacity(capped), false);
+});
