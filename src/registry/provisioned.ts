@@ -1,4 +1,5 @@
 import type { InvocationTarget } from '../scheduler/invocation.js';
+import { own } from '../shared/json.js';
 import type { Registry } from './registry.js';
 import type { FunctionDocument } from './types.js';
 
@@ -24,7 +25,7 @@ export function provisionedFloors(registry: Registry): Array<{ target: Invocatio
       const shares: Array<[string, number]> = [];
       if (/^\d+$/.test(qualifier)) shares.push([qualifier, setting.requested]);
       else {
-        const alias = doc.aliases[qualifier];
+        const alias = own(doc.aliases, qualifier);
         if (!alias) continue;
         let rest = setting.requested;
         for (const [version, weight] of Object.entries(alias.additionalVersionWeights)) {
@@ -49,6 +50,6 @@ export function qualifierVersions(registry: Registry, name: string, qualifier: s
   const doc = registry.get(name);
   if (!doc) return [];
   if (/^\d+$/.test(qualifier)) return [qualifier];
-  const alias = doc.aliases[qualifier];
+  const alias = own(doc.aliases, qualifier);
   return alias ? [alias.functionVersion, ...Object.keys(alias.additionalVersionWeights)] : [];
 }

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { own } from '../shared/json.js';
 import { ModelfnError } from '../shared/errors.js';
 import { DEFAULT_TENANT, asPlatform, canAccessTenant, currentPrincipal } from '../auth/principal-context.js';
 import type { InvocationTarget } from '../scheduler/invocation.js';
@@ -72,7 +73,7 @@ export class Registry extends EventEmitter {
 
   /** A version's configuration by qualifier, resolving aliases (without weights). */
   versionConfig(doc: FunctionDocument, version: string): FunctionConfig | undefined {
-    return version === '$LATEST' ? doc.latest : doc.versions[version];
+    return version === '$LATEST' ? doc.latest : own(doc.versions, version);
   }
 
   /** Compare-and-set update with retries: mutate gets the freshest document each attempt. */
@@ -99,11 +100,11 @@ export class Registry extends EventEmitter {
   private configFor(doc: FunctionDocument, qualifier: string | undefined): FunctionConfig {
     if (qualifier === undefined || qualifier === '$LATEST') return doc.latest;
     if (/^[0-9]+$/.test(qualifier)) {
-      const version = doc.versions[qualifier];
+      const version = own(doc.versions, qualifier);
       if (!version) throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${functionArn(this.account, doc.name, qualifier)}`);
       return version;
     }
-    const alias = doc.aliases[qualifier];
+    const alias = own(doc.aliases, qualifier);
     if (!alias) throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${functionArn(this.account, doc.name, qualifier)}`);
     let chosen = alias.functionVersion;
     let roll = this.random();

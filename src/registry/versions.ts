@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { own } from '../shared/json.js';
 import { ModelfnError } from '../shared/errors.js';
 import type { AliasConfig, FunctionConfig, FunctionDocument } from './types.js';
 
@@ -52,7 +53,7 @@ export function publishVersion(
 }
 
 export function deleteVersion(doc: FunctionDocument, version: string): FunctionDocument {
-  if (!doc.versions[version]) throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${doc.name}:${version}`);
+  if (!own(doc.versions, version)) throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${doc.name}:${version}`);
   for (const alias of Object.values(doc.aliases)) {
     if (alias.functionVersion === version || version in alias.additionalVersionWeights) {
       throw new ModelfnError('CONFLICT', `Unable to delete version because the following aliases reference it: [${alias.name}]`);
@@ -79,7 +80,7 @@ export function putAlias(
   if (!ALIAS_NAME.test(name)) {
     throw new ModelfnError('INVALID_PARAMETER', `alias name ${JSON.stringify(name)} must be 1-128 letters, digits, - or _ and not only digits`);
   }
-  const existing = doc.aliases[name];
+  const existing = own(doc.aliases, name);
   if (mode === 'create' && existing) throw new ModelfnError('CONFLICT', `Alias already exists: ${name}`);
   if (mode === 'update' && !existing) throw new ModelfnError('RESOURCE_NOT_FOUND', `Alias not found: ${name}`);
   if (revisionId !== undefined && existing && existing.revisionId !== revisionId) {
@@ -87,7 +88,7 @@ export function putAlias(
   }
   const functionVersion = spec.functionVersion ?? existing?.functionVersion;
   if (functionVersion === undefined) throw new ModelfnError('INVALID_PARAMETER', 'FunctionVersion is required');
-  if (functionVersion !== '$LATEST' && !doc.versions[functionVersion]) {
+  if (functionVersion !== '$LATEST' && !own(doc.versions, functionVersion)) {
     throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${doc.name}:${functionVersion}`);
   }
   const weights = spec.additionalVersionWeights ?? existing?.additionalVersionWeights ?? {};
@@ -103,7 +104,7 @@ export function putAlias(
 }
 
 export function deleteAlias(doc: FunctionDocument, name: string): FunctionDocument {
-  if (!doc.aliases[name]) throw new ModelfnError('RESOURCE_NOT_FOUND', `Alias not found: ${name}`);
+  if (!own(doc.aliases, name)) throw new ModelfnError('RESOURCE_NOT_FOUND', `Alias not found: ${name}`);
   const aliases = { ...doc.aliases };
   delete aliases[name];
   return { ...doc, aliases };
@@ -116,7 +117,7 @@ function checkWeights(doc: FunctionDocument, primary: string, weights: Readonly<
     if (version === '$LATEST' || primary === '$LATEST') {
       throw new ModelfnError('INVALID_PARAMETER', 'RoutingConfig: $LATEST is not supported for an alias pointing to more than 1 version');
     }
-    if (!doc.versions[version]) throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${doc.name}:${version}`);
+    if (!own(doc.versions, version)) throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${doc.name}:${version}`);
     if (version === primary) throw new ModelfnError('INVALID_PARAMETER', 'RoutingConfig: the additional version must differ from the alias\'s primary FunctionVersion');
     if (typeof weight !== 'number' || !(weight >= 0 && weight <= 1)) {
       throw new ModelfnError('INVALID_PARAMETER', `RoutingConfig: the weight of version ${version} must be between 0.0 and 1.0`);

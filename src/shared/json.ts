@@ -14,3 +14,12 @@ export function parseJsonBody(body: Buffer | string, what = 'request body'): unk
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/**
+ * map[key] when the map holds that key itself. Documents keep user-named entries (aliases,
+ * versions, schedules, mappings, URL and async configs) in plain objects, where a lookup of
+ * "constructor", "toString" or "__proto__" would otherwise find Object.prototype's members.
+ */
+export function own<T>(map: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(map, key) ? map[key] : undefined;
+}

@@ -1,4 +1,5 @@
 import { parseFunctionReference } from '../../registry/arn.js';
+import { own } from '../../shared/json.js';
 import type { Registry } from '../../registry/registry.js';
 import type { FunctionDocument } from '../../registry/types.js';
 import type { Clock } from '../../shared/clock.js';
@@ -30,7 +31,7 @@ export class AsyncConfigStore {
     }
     const qualifier = ref.qualifier ?? queryQualifier;
     const doc = this.mustGet(ref.name);
-    if (qualifier && qualifier !== '$LATEST' && !doc.versions[qualifier] && !doc.aliases[qualifier]) {
+    if (qualifier && qualifier !== '$LATEST' && !own(doc.versions, qualifier) && !own(doc.aliases, qualifier)) {
       throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${this.arn(ref.name, qualifier)}`);
     }
     return { name: ref.name, qualifier };
@@ -44,7 +45,7 @@ export class AsyncConfigStore {
     await this.registry.update(name, (doc) => {
       if (!doc) throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${this.arn(name)}`);
       const configs = storedConfigs(doc);
-      const previous = configs[key];
+      const previous = own(configs, key);
       if (merge && !previous) throw new ModelfnError('RESOURCE_NOT_FOUND', `The function ${this.arn(name, qualifier)} doesn't have an EventInvokeConfig`);
       stored = merged(merge ? previous : undefined, input, Math.floor(this.clock.now() / 1000));
       return { ...doc, extensions: { ...doc.extensions, [EVENT_INVOKE_CONFIGS]: { ...configs, [key]: stored } } };
@@ -69,7 +70,7 @@ export class AsyncConfigStore {
     await this.registry.update(name, (doc) => {
       if (!doc) throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${this.arn(name)}`);
       const configs = { ...storedConfigs(doc) };
-      if (!configs[key]) throw new ModelfnError('RESOURCE_NOT_FOUND', `The function ${this.arn(name, qualifier)} doesn't have an EventInvokeConfig`);
+      if (!own(configs, key)) throw new ModelfnError('RESOURCE_NOT_FOUND', `The function ${this.arn(name, qualifier)} doesn't have an EventInvokeConfig`);
       delete configs[key];
       return { ...doc, extensions: { ...doc.extensions, [EVENT_INVOKE_CONFIGS]: configs } };
     });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { own } from '../../shared/json.js';
 import type { AccountContext } from '../../registry/arn.js';
 import { parseFunctionReference } from '../../registry/arn.js';
 import type { FunctionDocument } from '../../registry/types.js';
@@ -86,7 +87,7 @@ export function deadLetterConfigOf(doc: FunctionDocument): DeadLetterConfig | un
  */
 export function effectiveAsyncConfig(doc: FunctionDocument, qualifier: string | undefined): EffectiveAsyncConfig {
   const configs = storedConfigs(doc);
-  const c = configs[qualifierKey(qualifier)] ?? configs.$LATEST;
+  const c = own(configs, qualifierKey(qualifier)) ?? configs.$LATEST;
   const dlq = deadLetterConfigOf(doc)?.TargetArn;
   return {
     maximumRetryAttempts: c?.MaximumRetryAttempts ?? ASYNC_LIMITS.maximumRetryAttempts.default,

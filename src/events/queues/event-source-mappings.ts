@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { own } from '../../shared/json.js';
 import { z } from 'zod';
 import { functionArn, parseFunctionReference } from '../../registry/arn.js';
 import type { Registry } from '../../registry/registry.js';
@@ -74,7 +75,7 @@ export class MappingStore {
 
   find(uuid: string): { functionName: string; mapping: StoredMapping } | undefined {
     for (const doc of this.registry.list()) {
-      const m = mappingsOf(doc)[uuid];
+      const m = own(mappingsOf(doc), uuid);
       if (m) return { functionName: doc.name, mapping: m };
     }
     return undefined;
@@ -166,7 +167,7 @@ export class MappingStore {
     const ref = parseFunctionReference(name, this.registry.account);
     const doc = this.registry.get(ref.name);
     if (!doc) throw this.notFound(ref.name);
-    if (ref.qualifier && ref.qualifier !== '$LATEST' && !doc.versions[ref.qualifier] && !doc.aliases[ref.qualifier]) throw this.notFound(`${ref.name}:${ref.qualifier}`);
+    if (ref.qualifier && ref.qualifier !== '$LATEST' && !own(doc.versions, ref.qualifier) && !own(doc.aliases, ref.qualifier)) throw this.notFound(`${ref.name}:${ref.qualifier}`);
     return ref;
   }
 

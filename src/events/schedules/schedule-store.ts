@@ -3,7 +3,7 @@ import type { Registry } from '../../registry/registry.js';
 import type { FunctionDocument } from '../../registry/types.js';
 import type { Clock } from '../../shared/clock.js';
 import { ModelfnError } from '../../shared/errors.js';
-import { parseJsonBody } from '../../shared/json.js';
+import { own, parseJsonBody } from '../../shared/json.js';
 import { parseOrThrow } from '../../shared/validation.js';
 import { parseSchedule } from './schedule-expression.js';
 
@@ -57,7 +57,7 @@ export class ScheduleStore {
     await this.registry.update(functionName, (doc) => {
       if (!doc) throw new ModelfnError('FUNCTION_NOT_FOUND', `function ${functionName} does not exist`);
       const all = schedulesOf(doc);
-      const previous = all[rule];
+      const previous = own(all, rule);
       created = previous === undefined;
       stored = {
         expression: input.expression.trim(),
@@ -75,7 +75,7 @@ export class ScheduleStore {
     await this.registry.update(functionName, (doc) => {
       if (!doc) throw new ModelfnError('FUNCTION_NOT_FOUND', `function ${functionName} does not exist`);
       const all = { ...schedulesOf(doc) };
-      if (!all[rule]) throw new ModelfnError('RESOURCE_NOT_FOUND', `function ${functionName} has no schedule ${rule}`);
+      if (!own(all, rule)) throw new ModelfnError('RESOURCE_NOT_FOUND', `function ${functionName} has no schedule ${rule}`);
       delete all[rule];
       return { ...doc, extensions: { ...doc.extensions, [SCHEDULES]: all } };
     });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { own } from '../../shared/json.js';
 import { ModelfnError } from '../../shared/errors.js';
 import { sendJson } from '../../server/http/respond.js';
 import { parseFunctionReference } from '../../registry/arn.js';
@@ -41,12 +42,12 @@ export function registerAliasOperations(api: LambdaApiSurface, registry: Registr
     const doc = await write(p.name!, (d) =>
       putAlias(d, body.Name, { functionVersion: body.FunctionVersion, description: body.Description ?? '', additionalVersionWeights: body.RoutingConfig?.AdditionalVersionWeights ?? {} }, 'create').doc,
     );
-    sendJson(res, 201, aliasConfiguration(account, doc, doc.aliases[body.Name]!));
+    sendJson(res, 201, aliasConfiguration(account, doc, own(doc.aliases, body.Name)!));
   });
 
   api.operation('GET', '/2015-03-31/functions/:name/aliases/:alias', async (_req, res, p) => {
     const doc = docOf(p.name!);
-    const alias = doc.aliases[p.alias!];
+    const alias = own(doc.aliases, p.alias!);
     if (!alias) throw new ModelfnError('RESOURCE_NOT_FOUND', `Alias not found: arn:aws:lambda:${account.region}:${account.accountId}:function:${doc.name}:${p.alias}`);
     sendJson(res, 200, aliasConfiguration(account, doc, alias));
   });
@@ -66,7 +67,7 @@ export function registerAliasOperations(api: LambdaApiSurface, registry: Registr
         body.RevisionId,
       ).doc,
     );
-    sendJson(res, 200, aliasConfiguration(account, doc, doc.aliases[p.alias!]!));
+    sendJson(res, 200, aliasConfiguration(account, doc, own(doc.aliases, p.alias!)!));
   });
 
   api.operation('GET', '/2015-03-31/functions/:name/aliases', async (_req, res, p, query) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { own } from '../../shared/json.js';
 import { ModelfnError } from '../../shared/errors.js';
 import { sendJson } from '../../server/http/respond.js';
 import { parseFunctionReference } from '../../registry/arn.js';
@@ -77,7 +78,7 @@ export function registerConcurrencyOperations(api: LambdaApiSurface, deps: Concu
     const q = query.get('Qualifier') ?? parseFunctionReference(ref, account).qualifier;
     if (q === undefined || q === '') throw new ModelfnError('INVALID_PARAMETER', 'Qualifier is required: provisioned concurrency applies to a version or an alias');
     if (q === '$LATEST') throw new ModelfnError('INVALID_PARAMETER', 'Provisioned Concurrency Configs cannot be applied to unpublished function versions.');
-    if (/^\d+$/.test(q) ? !doc.versions[q] : !doc.aliases[q]) {
+    if (/^\d+$/.test(q) ? !own(doc.versions, q) : !own(doc.aliases, q)) {
       throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: arn:aws:lambda:${account.region}:${account.accountId}:function:${doc.name}:${q}`);
     }
     return q;
@@ -121,7 +122,7 @@ export function registerConcurrencyOperations(api: LambdaApiSurface, deps: Concu
       return sendJson(res, 200, { ProvisionedConcurrencyConfigs: configs });
     }
     const qualifier = qualifierOf(p.name!, query, doc);
-    const setting = provisionedSettings(doc)[qualifier];
+    const setting = own(provisionedSettings(doc), qualifier);
     if (!setting) throw new ModelfnError('PROVISIONED_CONCURRENCY_NOT_FOUND', `No Provisioned Concurrency Config found for this function`);
     sendJson(res, 200, view(doc, qualifier, setting));
   });
@@ -129,7 +130,7 @@ export function registerConcurrencyOperations(api: LambdaApiSurface, deps: Concu
   api.operation('DELETE', '/2019-09-30/functions/:name/provisioned-concurrency', async (_req, res, p, query) => {
     const doc = docOf(p.name!);
     const qualifier = qualifierOf(p.name!, query, doc);
-    if (!provisionedSettings(doc)[qualifier]) throw new ModelfnError('PROVISIONED_CONCURRENCY_NOT_FOUND', 'No Provisioned Concurrency Config found for this function');
+    if (!own(provisionedSettings(doc), qualifier)) throw new ModelfnError('PROVISIONED_CONCURRENCY_NOT_FOUND', 'No Provisioned Concurrency Config found for this function');
     await registry.update(doc.name, (d) => {
       if (!d) return null;
       const next = { ...provisionedSettings(d) };

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { own } from '../../shared/json.js';
 import { z } from 'zod';
 import { ModelfnError } from '../../shared/errors.js';
 import { parseOrThrow } from '../../shared/validation.js';
@@ -84,7 +85,7 @@ export function registerFunctionOperations(api: LambdaApiSurface, deps: Function
     const q = qualifier ?? parsed.qualifier;
     const doc = existing(ref);
     if (q !== undefined && q !== '$LATEST' && !/^\d+$/.test(q)) {
-      const alias = doc.aliases[q];
+      const alias = own(doc.aliases, q);
       if (!alias) throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: arn:aws:lambda:${account.region}:${account.accountId}:function:${doc.name}:${q}`);
       return registry.versionConfig(doc, alias.functionVersion)!;
     }

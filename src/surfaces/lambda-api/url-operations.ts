@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { own } from '../../shared/json.js';
 import { z } from 'zod';
 import { ModelfnError } from '../../shared/errors.js';
 import { sendJson } from '../../server/http/respond.js';
@@ -33,7 +34,7 @@ export function registerUrlOperations(api: LambdaApiSurface, registry: Registry)
     if (!doc) throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${functionArn(account, parsed.name)}`);
     const qualifier = query.get('Qualifier') ?? parsed.qualifier ?? '';
     if (qualifier === '$LATEST') return { doc, qualifier: '' };
-    if (qualifier !== '' && (/^\d+$/.test(qualifier) ? !doc.versions[qualifier] : !doc.aliases[qualifier])) {
+    if (qualifier !== '' && (/^\d+$/.test(qualifier) ? !own(doc.versions, qualifier) : !own(doc.aliases, qualifier))) {
       throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${functionArn(account, doc.name, qualifier)}`);
     }
     if (/^\d+$/.test(qualifier)) throw new ModelfnError('INVALID_PARAMETER', 'Function URLs can be created for $LATEST or an alias, not a version number');
@@ -51,8 +52,9 @@ export function registerUrlOperations(api: LambdaApiSurface, registry: Registry)
   const save = (name: string, qualifier: string, url: UrlConfig | null) =>
     registry.update(name, (d) => {
       if (!d) throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${name}`);
-      const urls = { ...urlConfigs(d) };
-      if (url) urls[qualifier] = url;
+      const urls: Record<string, UrlConfig> = { ...urlConfigs(d) };
+      // defineProperty: an alias named __proto__ is a key, not the object's prototype.
+      if (url) Object.defineProperty(urls, qualifier, { value: url, enumerable: true, writable: true, configurable: true });
       else delete urls[qualifier];
       return { ...d, extensions: { ...d.extensions, urls } };
     });
@@ -60,7 +62,7 @@ export function registerUrlOperations(api: LambdaApiSurface, registry: Registry)
   api.operation('POST', '/2021-10-31/functions/:name/url', async (req, res, p, query) => {
     const body = await jsonBody(req, createSchema, 64 * 1024);
     const { doc, qualifier } = target(p.name!, query);
-    if (urlConfigs(doc)[qualifier]) throw new ModelfnError('CONFLICT', `Failed to create function url config for [functionArn = ${functionArn(account, doc.name, qualifier || undefined)}]. Error message:  FunctionUrlConfig exists for this Lambda function`);
+    if (own(urlConfigs(doc), qualifier)) throw new ModelfnError('CONFLICT', `Failed to create function url config for [functionArn = ${functionArn(account, doc.name, qualifier || undefined)}]. Error message:  FunctionUrlConfig exists for this Lambda function`);
     const now = new Date().toISOString();
     const url: UrlConfig = { urlId: newUrlId(), qualifier, authType: body.AuthType, ...(body.Cors ? { cors: body.Cors } : {}), invokeMode: body.InvokeMode ?? 'BUFFERED', createdAt: now, lastModified: now };
     await save(doc.name, qualifier, url);
@@ -69,7 +71,7 @@ export function registerUrlOperations(api: LambdaApiSurface, registry: Registry)
 
   api.operation('GET', '/2021-10-31/functions/:name/url', async (req, res, p, query) => {
     const { doc, qualifier } = target(p.name!, query);
-    const url = urlConfigs(doc)[qualifier];
+    const url = own(urlConfigs(doc), qualifier);
     if (!url) throw new ModelfnError('RESOURCE_NOT_FOUND', 'The resource you requested does not exist.');
     sendJson(res, 200, view(req, doc, url));
   });
@@ -77,7 +79,7 @@ export function registerUrlOperations(api: LambdaApiSurface, registry: Registry)
   api.operation('PUT', '/2021-10-31/functions/:name/url', async (req, res, p, query) => {
     const body = await jsonBody(req, updateSchema, 64 * 1024);
     const { doc, qualifier } = target(p.name!, query);
-    const current = urlConfigs(doc)[qualifier];
+    const current = own(urlConfigs(doc), qualifier);
     if (!current) throw new ModelfnError('RESOURCE_NOT_FOUND', 'The resource you requested does not exist.');
     const url: UrlConfig = {
       ...current,
@@ -92,7 +94,7 @@ export function registerUrlOperations(api: LambdaApiSurface, registry: Registry)
 
   api.operation('DELETE', '/2021-10-31/functions/:name/url', async (_req, res, p, query) => {
     const { doc, qualifier } = target(p.name!, query);
-    if (!urlConfigs(doc)[qualifier]) throw new ModelfnError('RESOURCE_NOT_FOUND', 'The resource you requested does not exist.');
+    if (!own(urlConfigs(doc), qualifier)) throw new ModelfnError('RESOURCE_NOT_FOUND', 'The resource you requested does not exist.');
     await save(doc.name, qualifier, null);
     res.writeHead(204);
     res.end();
