@@ -118,7 +118,9 @@ export class DashboardSurface implements Surface {
     // JSON only: a cross-site form cannot send it without a CORS preflight (and the cookie is SameSite=Strict).
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/json') throw new ModelfnError('UNSUPPORTED_MEDIA_TYPE', 'send the credentials as application/json');
-    const body = parseJsonBody(await readBody(req, 16 * 1024)) as { accessKeyId?: unknown; secretAccessKey?: unknown };
+    const parsed = parseJsonBody(await readBody(req, 16 * 1024));
+    // null, a number or a list is JSON too: read the two fields only from an object.
+    const body = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { accessKeyId?: unknown; secretAccessKey?: unknown };
     const id = typeof body.accessKeyId === 'string' ? body.accessKeyId.trim() : '';
     const secret = typeof body.secretAccessKey === 'string' ? body.secretAccessKey.trim() : '';
     const key = id !== '' && secret !== '' ? checkCredentials(keys, id, secret) : undefined;
