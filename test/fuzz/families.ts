@@ -3,6 +3,9 @@ import { fuzzApigw } from './apigw.fuzz.js';
 import { fuzzCodecs } from './codecs.fuzz.js';
 import { fuzzDeploySpec } from './deploy-spec.fuzz.js';
 import { fuzzFrames } from './frames.fuzz.js';
+import { fuzzHttpAuth } from './http-auth.fuzz.js';
+import { fuzzHttpRaw } from './http-raw.fuzz.js';
+import { fuzzHttpSurfaces } from './http-surfaces.fuzz.js';
 import { fuzzPickle } from './pickle.fuzz.js';
 import { fuzzSchedule } from './schedule.fuzz.js';
 import { fuzzSigv4 } from './sigv4.fuzz.js';
@@ -23,4 +26,8 @@ export const PARSER_FAMILIES: Record<string, FuzzFamily> = {
   frames: fuzzFrames,
 };
 
-export const HTTP_FAMILIES: Record<string, FuzzFamily> = {};
+export const HTTP_FAMILIES: Record<string, FuzzFamily> = {
+  'http-surfaces': fuzzHttpSurfaces,
+  'http-raw': fuzzHttpRaw,
+  'http-auth': fuzzHttpAuth,
+};

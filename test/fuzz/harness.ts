@@ -111,6 +111,11 @@ export function deepJson(depth: number, kind: 'array' | 'object'): string {
   return kind === 'array' ? `${'['.repeat(depth)}1${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
 }
 
+/** A value one time in `every`, else `none` (fc.option's freq counts the other way: nil is 1 in freq). */
+export function sometimes<T, N = undefined>(arb: fc.Arbitrary<T>, every: number, none?: N): fc.Arbitrary<T | N> {
+  return fc.oneof({ weight: every - 1, arbitrary: fc.constant(none as N) }, { weight: 1, arbitrary: arb });
+}
+
 /** Deadline guard: a property run that takes longer than this is a hang, reported with its input. */
 export function withinMs<T>(ms: number, what: string, fn: () => T): T {
   const start = performance.now();

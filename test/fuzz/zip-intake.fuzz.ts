@@ -12,7 +12,7 @@ import { extractZip, inspectZip } from '../../src/artifacts/zip-intake.js';
 import { ModelfnError } from '../../src/shared/errors.js';
 import { removeTree } from '../support/platform.js';
 import type { FuzzOptions } from './harness.js';
-import { mutatedBytes, onlyRejects, runs } from './harness.js';
+import { mutatedBytes, onlyRejects, runs, sometimes } from './harness.js';
 
 /**
  * Zip intake: mutated real zips and hand-crafted hostile ones (lying sizes, overlapping entries,
@@ -104,20 +104,20 @@ function crc32(data: Buffer): number {
   return ~c >>> 0;
 }
 
-const lie = fc.option(fc.oneof(fc.integer({ min: 0, max: 64 }), fc.constantFrom(0xffffffff, 0x7fffffff, 1 << 30)), { freq: 3, nil: undefined });
+const lie = sometimes(fc.oneof(fc.integer({ min: 0, max: 64 }), fc.constantFrom(0xffffffff, 0x7fffffff, 1 << 30)), 4);
 const rawEntry: fc.Arbitrary<RawEntry> = fc
   .record({
     name: fc.oneof(fc.constantFrom(...NAMES), fc.string({ maxLength: 12 })),
     content: fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.integer({ min: 0, max: 300_000 }).map((n) => new Uint8Array(n))),
     deflate: fc.boolean(),
-    method: fc.option(fc.constantFrom(1, 12, 14, 93, 99, 0xffff), { freq: 5, nil: undefined }),
+    method: sometimes(fc.constantFrom(1, 12, 14, 93, 99, 0xffff), 6),
     flags: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, fc.constantFrom(0x1, 0x8, 0x800, 0x809, 0x40)),
     compressedLie: lie,
     uncompressedLie: lie,
-    crcLie: fc.option(fc.nat(), { freq: 4, nil: undefined }),
+    crcLie: sometimes(fc.nat(), 5),
     unix: fc.boolean(),
     mode: fc.constantFrom(...MODES),
-    offsetFrom: fc.option(fc.nat(), { freq: 5, nil: undefined }),
+    offsetFrom: sometimes(fc.nat(), 6),
     zip64: fc.boolean(),
   })
   .map((r) => {
