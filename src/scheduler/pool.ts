@@ -124,11 +124,12 @@ export class Pool {
 
   /**
    * Start one instance ahead of a predicted call and keep it idle until holdUntil (the adaptive
-   * keep-alive's pre-warm). Nothing is started when an instance is idle or starting already, or
-   * when the function's limit or the memory budget has no room.
+   * keep-alive's pre-warm). True when done or not needed (an instance is idle or starting
+   * already); false when the function's limit or the memory budget has no room (try again later).
    */
   prewarm(holdUntil: number): boolean {
-    if (this.draining || this.idle.length > 0 || this.starting > 0) return false;
+    if (this.draining) return false;
+    if (this.idle.length > 0 || this.starting > 0) return true;
     if (this.host.functionInstances(this.functionName) >= this.host.functionLimit(this.target)) return false;
     const pi = this.host.newInstance(this.target, 'prewarm');
     if (!this.host.reserve(pi)) return false;

@@ -581,7 +581,7 @@ export class Scheduler extends EventEmitter implements PoolHost {
       if (tick.prewarmUntil !== undefined && pool.prewarm(tick.prewarmUntil)) pool.keepAlive.prewarmDone();
       pool.ensureMinimum();
       // An empty pool goes (its keep-alive state stays), unless a pre-warm is still to come.
-      if (pool.isEmpty && !pool.keepAlive.prewarmPending) this.pools.delete(key);
+      if (pool.isEmpty && !pool.keepAlive.prewarmPending(now)) this.pools.delete(key);
     }
   }
 

@@ -73,9 +73,9 @@ export class PoolKeepAlive {
     this.prewarmed = true;
   }
 
-  /** True while a pre-warm is planned for the current idle period and has not happened. */
-  get prewarmPending(): boolean {
-    return this.plan !== undefined && !this.prewarmed && this.state.functionIdleSince === this.period;
+  /** True while a pre-warm is planned for the current idle period, has not happened, and its window has not passed. */
+  prewarmPending(now: number): boolean {
+    return this.plan !== undefined && !this.prewarmed && this.state.functionIdleSince === this.period && now < this.plan.stopAt;
   }
 
   status(now: number, policy: KeepAlivePolicyName, fixedKeepAliveMs: number): KeepAliveStatus {
@@ -89,7 +89,7 @@ export class PoolKeepAlive {
       keepAliveSec: Math.round(decision.keepAliveMs) / 1000,
       idleTimes: { samples: decision.samples, outOfRange: decision.outOfRange, cv: decision.cv },
       idleSince: iso(functionIdleSince),
-      nextPrewarmAt: iso(this.prewarmPending && this.plan!.stopAt > now ? this.plan!.startAt : undefined),
+      nextPrewarmAt: iso(this.prewarmPending(now) ? this.plan!.startAt : undefined),
     };
   }
 }
