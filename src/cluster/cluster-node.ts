@@ -9,6 +9,9 @@ import { NatsScheduleClaims } from '../backends/nats/kv-schedule-claims.js';
 import { NatsMessageQueue } from '../backends/nats/nats-message-queue.js';
 import { NatsBlobStore } from '../backends/nats/object-blob-store.js';
 import { NatsMeteringStream } from '../backends/nats/metering-stream.js';
+import { NatsBatchChunks } from '../backends/nats/batch-chunks.js';
+import type { EventsBackends } from '../events/events-module.js';
+import { ClusterBatchJobs } from './cluster-batch-jobs.js';
 import type { Registry } from '../registry/registry.js';
 import type { Dispatcher } from '../scheduler/dispatcher.js';
 import type { LocalCapacity } from './cluster-dispatcher.js';
@@ -58,6 +61,8 @@ export class ClusterNode {
     readonly claims: NatsScheduleClaims,
     /** Usage rows of every node (metering), applied by each node to its own store. */
     readonly metering: NatsMeteringStream,
+    /** Batch-job chunks any node may run. */
+    readonly batches: NatsBatchChunks,
     private readonly settings: ClusterSettings,
     private readonly log: Logger,
   ) {}
@@ -66,16 +71,17 @@ export class ClusterNode {
     const id = await nodeIdOf(settings.dataDir);
     const ctx = await connectNats({ servers: settings.servers, name: `modelfn-${id}`, replicas: settings.replicas });
     try {
-      const [registry, blobs, queue, records, claims, metering] = await Promise.all([
+      const [registry, blobs, queue, records, claims, metering, batches] = await Promise.all([
         NatsRegistryStore.open(ctx),
         NatsBlobStore.open(ctx),
         NatsMessageQueue.open(ctx, { nodeId: id, leaseWindowMs: settings.leaseMs }),
         NatsRecordStore.open(ctx, { ttlMs: (settings.recordRetentionDays + 1) * 86_400_000 }),
         NatsScheduleClaims.open(ctx),
         NatsMeteringStream.open(ctx, { nodeId: id, retentionDays: settings.meteringRetentionDays }),
+        NatsBatchChunks.open(ctx, settings.leaseMs),
       ]);
       log.info({ node: id, servers: settings.servers, maxPayload: ctx.nc.info?.max_payload }, 'joined the NATS cluster');
-      return new ClusterNode(id, ctx, registry, blobs, queue, records, claims, metering, settings, log);
+      return new ClusterNode(id, ctx, registry, blobs, queue, records, claims, metering, batches, settings, log);
     } catch (err) {
       await ctx.nc.close().catch(() => undefined);
       throw err;
@@ -87,9 +93,15 @@ export class ClusterNode {
     return NatsKeyStore.open(this.ctx, extra);
   }
 
-  /** The event module's stores in cluster mode. */
-  get events() {
-    return { queue: this.queue, records: this.records, claims: this.claims };
+  /** The event module's stores in cluster mode, and batch jobs whose chunks every node runs. */
+  eventBackends(registry: Registry): EventsBackends {
+    return {
+      queue: this.queue,
+      records: this.records,
+      claims: this.claims,
+      jobs: ({ dispatcher, clock, log }) =>
+        new ClusterBatchJobs({ chunks: this.batches, registry, dispatcher, blobs: this.blobs, records: this.records, clock, log, leaseMs: this.settings.leaseMs }),
+    };
   }
 
   /** Join: heartbeats, forwarding and serving forwarded calls, around the local scheduler. */

@@ -57,7 +57,12 @@ export interface EventsBackends {
   readonly queue: MessageQueue;
   readonly records: InvocationRecordStore;
   readonly claims: ScheduleClaims;
+  /** Batch jobs whose chunks any node may run (unset: BatchJobs, on the node that accepted the job). */
+  readonly jobs?: (deps: { dispatcher: Dispatcher; clock: Clock; log: Logger }) => BatchJobRunner;
 }
+
+/** What the module needs of a batch-job runner. */
+export type BatchJobRunner = Pick<BatchJobs, 'submit' | 'resume' | 'stop'>;
 
 /**
  * Wiring of the event-driven features over the embedded backend (events.db in the data
@@ -77,7 +82,7 @@ export class EventsModule {
     readonly records: InvocationRecordStore,
     readonly claims: ScheduleClaims,
     readonly schedules: ScheduleRunner,
-    readonly jobs: BatchJobs,
+    readonly jobs: BatchJobRunner,
     private readonly options: EventsModuleOptions,
   ) {}
 
@@ -118,7 +123,9 @@ export class EventsModule {
     });
     late.invoker = invoker;
     const schedules = new ScheduleRunner({ registry, claims, clock, log, submit: (request) => invoker.submit(request), allowSeconds: settings.scheduleSecondRates });
-    const jobs = new BatchJobs({ registry, dispatcher: options.dispatcher, blobs: options.blobs, records, clock, log, dir: join(options.dataDir, 'jobs') });
+    const jobs = options.backends?.jobs
+      ? options.backends.jobs({ dispatcher: options.dispatcher, clock, log })
+      : new BatchJobs({ registry, dispatcher: options.dispatcher, blobs: options.blobs, records, clock, log, dir: join(options.dataDir, 'jobs') });
     const module = new EventsModule(queues, invoker, new AsyncConfigStore(registry, clock), records, claims, schedules, jobs, options);
     module.closers.push(() => {
       database?.close();

@@ -161,7 +161,7 @@ export class Platform {
       const models = new ModelDispatcher(local, clock);
       // Event-driven features (async invocations, queues, schedules, batch jobs) over events.db;
       // stopped before the scheduler (closers run newest first).
-      const events = await EventsModule.start({ settings: config, dataDir: layout.root, registry, dispatcher: models, blobs, clock, log, ...(cluster ? { backends: cluster.events } : {}) });
+      const events = await EventsModule.start({ settings: config, dataDir: layout.root, registry, dispatcher: models, blobs, clock, log, ...(cluster ? { backends: cluster.eventBackends(registry) } : {}) });
       closers.push(() => events.stop(config.drainTimeoutMs));
       registry.on('change', (change: RegistryChange) => {
         if (!registry.get(change.name)) models.forget(change.name);

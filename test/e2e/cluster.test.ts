@@ -181,3 +181,31 @@ test('access keys: a key of one node signs requests to every node of the cluster
     await c.cleanup();
   }
 });
+
+test('batch jobs: chunks run on every node; a node killed mid-job gives its chunks back and the job completes in order', async (t) => {
+  if (!need(t, requirements.natsServer)) return;
+  const c = await cluster(3);
+  const [a, b, n3] = c.nodes as [RunningPlatform, RunningPlatform, RunningPlatform];
+  try {
+    await mustDeploy(a.url, 'summer', fixture('functions', 'batch-sum'), { environment: { SLOW_MS: '150' } });
+    const csv = `${Array.from({ length: 300 }, (_, i) => `${i},1`).join('\n')}\n`;
+    const up = await fetch(`${b.url}/_modelfn/v1/files`, { method: 'POST', body: csv });
+    const { sha256 } = (await up.json()) as { sha256: string };
+    const started = await fetch(`${a.url}/_modelfn/v1/batch-jobs`, { method: 'POST', body: JSON.stringify({ function: 'summer', input: sha256, format: 'csv', chunkRows: 10, concurrency: 2 }) });
+    assert.equal(started.status, 202);
+    const job = (await started.json()) as { id: string };
+    await eventually(async () => (await instancePids(n3.dataDir)).length > 0, 5000, 'node 3 to run chunks');
+    await n3.kill9();
+    const done = await eventually(async () => {
+      const r = (await (await fetch(`${b.url}/_modelfn/v1/batch-jobs/${job.id}`)).json()) as { status: string; detail: { rowsDone: number }; error: unknown };
+      return r.status === 'succeeded' || r.status === 'failed' ? r : undefined;
+    }, 30_000, 'the job to finish');
+    assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+    assert.equal(done.detail.rowsDone, 300);
+    const output = await (await fetch(`${a.url}/_modelfn/v1/batch-jobs/${job.id}/output`)).text();
+    assert.deepEqual(output.trim().split('\n').map(Number), Array.from({ length: 300 }, (_, i) => i + 1));
+    assert.ok((await instancePids(a.dataDir)).length > 0 && (await instancePids(b.dataDir)).length > 0, 'the other nodes ran chunks too');
+  } finally {
+    await c.cleanup();
+  }
+});

@@ -40,12 +40,22 @@ export class NatsRecordStore implements InvocationRecordStore {
   }
 
   update(id: string, patch: RecordPatch): Promise<boolean> {
+    return this.updateIf(id, () => true, patch);
+  }
+
+  /**
+   * Apply a patch only while `condition` holds for the stored record, checked and written in one
+   * compare-and-set (a batch job's progress never overwrites its final state written by another node).
+   */
+  updateIf(id: string, condition: (current: InvocationRecord) => boolean, patch: RecordPatch): Promise<boolean> {
     return this.serial(id, async () => {
       for (let attempt = 0; attempt < 20; attempt++) {
         const key = await this.keyOf(id);
         const entry = key ? await this.kv.get(key) : null;
         if (!key || !entry || entry.operation !== 'PUT') return false;
-        const next: InvocationRecord = { ...jsonOf<InvocationRecord>(entry.value), ...patch, updatedAt: this.now() };
+        const current = jsonOf<InvocationRecord>(entry.value);
+        if (!condition(current)) return false;
+        const next: InvocationRecord = { ...current, ...patch, updatedAt: this.now() };
         try {
           await this.kv.update(key, bytesOf(next), entry.revision);
           return true;

@@ -16,7 +16,7 @@ const MAX_FILE_BYTES = 256 * 1024 * 1024;
  * (POST /_modelfn/v1/batch-jobs), follow it (GET .../batch-jobs/{id}), download the output
  * (GET .../batch-jobs/{id}/output).
  */
-export function registerBatchJobRoutes(admin: AdminRegistrar, d: { jobs: BatchJobs; blobs: BlobStore; records: InvocationRecordStore; registry?: Registry }): void {
+export function registerBatchJobRoutes(admin: AdminRegistrar, d: { jobs: Pick<BatchJobs, 'submit'>; blobs: BlobStore; records: InvocationRecordStore; registry?: Registry }): void {
   onWithBody(
     admin,
     'POST',
