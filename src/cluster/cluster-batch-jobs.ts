@@ -121,6 +121,7 @@ export class ClusterBatchJobs {
   }
 
   private async loop(state: BatchJobState, w: { stopped: boolean }): Promise<void> {
+    let completeSeen = 0;
     while (!w.stopped && !this.stopped) {
       let msg: JsMsg | undefined;
       try {
@@ -129,7 +130,18 @@ export class ClusterBatchJobs {
         await new Promise((r) => setTimeout(r, 500)); // NATS away, or the job was removed
         continue;
       }
-      if (msg) await this.run(state, msg);
+      if (msg) {
+        completeSeen = 0;
+        await this.run(state, msg);
+        continue;
+      }
+      // No chunk left to run. Every chunk stored for a few seconds and the job still here: the
+      // node that completed the set died before writing the output; write it (idempotent).
+      if ((await this.o.chunks.doneCount(state.id).catch(() => 0)) < state.chunks) completeSeen = 0;
+      else if (++completeSeen >= 3 && !w.stopped) {
+        await this.finish(state).catch((err: unknown) => this.o.log.warn({ err, job: state.id }, 'could not finish a batch job'));
+        return;
+      }
     }
   }
 
