@@ -6,6 +6,16 @@ import { endStreams } from './http/streams.js';
 import { matchesPrefix, splitTarget } from './http/request-url.js';
 import type { Surface } from './surface.js';
 
+/** How long a client may take to send a request (Node's limits; the defaults suit any real client). */
+export interface GatewayTimeouts {
+  /** Whole request, headers and body (Node answers 408 and closes). Default 300 s. */
+  readonly requestMs?: number;
+  /** Headers alone. Default 60 s. */
+  readonly headersMs?: number;
+  /** How often Node checks the two (default 30 s). */
+  readonly checkIntervalMs?: number;
+}
+
 /**
  * The HTTP front door: picks the surface that owns the path (longest prefix first), else the
  * user-route catch-all. It never spawns or schedules anything itself.
@@ -21,14 +31,27 @@ export class Gateway {
     surfaces: readonly Surface[],
     private readonly fallback: Surface,
     private readonly log: Logger,
+    timeouts: GatewayTimeouts = {},
   ) {
     this.mounted = surfaces
       .flatMap((surface) => surface.prefixes.map((prefix) => ({ prefix, surface })))
       .sort((a, b) => b.prefix.length - a.prefix.length);
-    this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => this.dispatch(req, res));
+    this.server = createServer(
+      {
+        keepAliveTimeout: 65_000,
+        // A request must arrive whole in bounded time: with no limit, a client that sent its
+        // headers and then only part of its body held its connection (and the call) forever.
+        requestTimeout: timeouts.requestMs ?? 300_000,
+        headersTimeout: timeouts.headersMs ?? 60_000,
+        ...(timeouts.checkIntervalMs !== undefined ? { connectionsCheckingInterval: timeouts.checkIntervalMs } : {}),
+      },
+      (req, res) => this.dispatch(req, res),
+    );
     // Idle keep-alive sockets must not hold the process open once we decide to stop.
-    this.server.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      // As Node's own handler answers: too slow 408, headers too big 431, anything else malformed 400.
+      const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
       else socket.destroy();
     });
   }

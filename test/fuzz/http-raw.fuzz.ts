@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import fc from 'fast-check';
+import pino from 'pino';
+import { Gateway } from '../../src/server/gateway.js';
+import { readBody } from '../../src/server/http/body.js';
+import { sendJson } from '../../src/server/http/respond.js';
+import type { Surface } from '../../src/server/surface.js';
 import type { FuzzOptions } from './harness.js';
 import { mutatedBytes, runs } from './harness.js';
 import type { FuzzPlatform } from './http-support.js';
@@ -145,7 +151,60 @@ async function timed(url: string, init?: RequestInit): Promise<{ status: number;
   return { status: res.status, ms: performance.now() - start };
 }
 
+/**
+ * The gateway's own bounds, in-process with short timeouts (the platform's are 60 s for headers
+ * and 300 s for a whole request): slow clients are answered and cut off in time, and the calls
+ * their requests started settle (so a drain does not wait for them).
+ */
+async function slowClientsAreCutOff(): Promise<void> {
+  let started = 0;
+  let settled = 0;
+  const surface: Surface = {
+    name: 'body-reader',
+    prefixes: [],
+    async handle(req, res) {
+      started++;
+      try {
+        await readBody(req, 1 << 20);
+        sendJson(res, 200, {});
+      } catch {
+        if (!res.headersSent && res.writable) sendJson(res, 400, {});
+      } finally {
+        settled++;
+      }
+    },
+  };
+  const gateway = new Gateway([], surface, pino({ level: 'silent' }), { requestMs: 1000, headersMs: 800, checkIntervalMs: 100 });
+  const { port } = await gateway.listen(0, '127.0.0.1');
+  try {
+    const firsts = ['POST / HTTP/1.1\r\nHost: x\r\n', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{', 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n'];
+    const outcomes = await Promise.all(
+      firsts.map(
+        (first) =>
+          new Promise<{ reply: string; ms: number }>((resolve) => {
+            const start = performance.now();
+            const socket = connect(port, '127.0.0.1', () => socket.write(first));
+            let reply = '';
+            socket.on('data', (d: Buffer) => (reply += d.toString('latin1')));
+            socket.on('error', () => undefined);
+            socket.on('close', () => resolve({ reply, ms: performance.now() - start }));
+            setTimeout(() => socket.destroy(), 10_000);
+          }),
+      ),
+    );
+    for (const [i, o] of outcomes.entries()) {
+      assert.ok(o.ms < 5000, `slow client ${i} was held ${o.ms.toFixed(0)} ms (limit about 1 s)`);
+      assert.match(o.reply, /^HTTP\/1\.1 (400|408) /, `slow client ${i} got ${JSON.stringify(o.reply)}`);
+    }
+    for (let waited = 0; settled < started && waited < 3000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(settled, started, 'every call a slow request started has settled');
+  } finally {
+    await gateway.drain(1000);
+  }
+}
+
 export async function fuzzHttpRaw(options: FuzzOptions): Promise<void> {
+  await slowClientsAreCutOff();
   const fp = await startFuzzPlatform();
   try {
     const before = await vitals(fp);

@@ -257,9 +257,9 @@ export function checkResponse(req: FuzzRequest, res: FuzzResponse): void {
   }
 }
 
-/** The gateway's answer to what Node's HTTP parser refuses: 400, no body, connection closed. */
+/** The gateway's answer to what Node's HTTP parser refuses: 400 (408, 431), no body, connection closed. */
 export function isParserRefusal(res: FuzzResponse): boolean {
-  return res.status === 400 && res.body.length === 0 && res.headers.connection === 'close';
+  return [400, 408, 431].includes(res.status) && res.body.length === 0 && res.headers.connection === 'close';
 }
 
 /** The platform process's resident memory (kB) and open descriptors. */
