@@ -41,6 +41,8 @@ export function freePort(): Promise<number> {
 
 interface ServerPlan {
   readonly name: string;
+  /** Address to listen on (default 127.0.0.1; partition tests use a veth address). */
+  readonly host: string;
   readonly port: number;
   readonly clusterPort?: number;
   readonly routes?: readonly number[];
@@ -55,12 +57,13 @@ export async function startNats(plan?: Partial<ServerPlan>): Promise<NatsServer>
   const binary = natsServerBinary();
   if (!binary) throw new Error('nats-server is not installed');
   const port = plan?.port ?? (await freePort());
+  const host = plan?.host ?? '127.0.0.1';
   const name = plan?.name ?? `n${port}`;
   const storeDir = await mkdtemp(join(tmpdir(), 'modelfn-nats-'));
   const conf = join(storeDir, 'nats.conf');
   const lines = [
     `server_name: ${name}`,
-    `listen: 127.0.0.1:${port}`,
+    `listen: ${host}:${port}`,
     'max_payload: 8MB',
     `jetstream { store_dir: "${join(storeDir, 'js')}" }`,
   ];
@@ -104,7 +107,7 @@ export async function startNats(plan?: Partial<ServerPlan>): Promise<NatsServer>
   };
   await start();
   return {
-    url: `nats://127.0.0.1:${port}`,
+    url: `nats://${host}:${port}`,
     port,
     storeDir,
     output: () => out,
