@@ -8,6 +8,8 @@ export interface NatsRecordOptions {
   /** Records not written for this long are dropped by the server (a backstop for prune). */
   readonly ttlMs?: number;
   readonly now?: () => number;
+  /** Scan for finished records at most this often (default an hour). */
+  readonly pruneEveryMs?: number;
 }
 
 /**
@@ -21,12 +23,15 @@ export class NatsRecordStore implements InvocationRecordStore {
   private readonly keys = new Map<string, string>();
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly now: () => number;
+  private readonly pruneEveryMs: number;
+  private lastPrune = Number.NEGATIVE_INFINITY;
 
   private constructor(
     private readonly kv: KV,
     options: NatsRecordOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.pruneEveryMs = options.pruneEveryMs ?? 3_600_000;
   }
 
   static async open(ctx: NatsContext, options: NatsRecordOptions = {}): Promise<NatsRecordStore> {
@@ -82,7 +87,14 @@ export class NatsRecordStore implements InvocationRecordStore {
       .slice(0, query.limit);
   }
 
+  /**
+   * Every node's housekeeping calls this each minute; a scan reads every record, so it runs at
+   * most every `pruneEveryMs` per node (the bucket's max age is the backstop in between).
+   */
   async prune(finishedBefore: number): Promise<number> {
+    const now = this.now();
+    if (now - this.lastPrune < this.pruneEveryMs) return 0;
+    this.lastPrune = now;
     let removed = 0;
     for (const e of await kvEntries(this.kv, '>')) {
       const r = jsonOf<InvocationRecord>(e.value);

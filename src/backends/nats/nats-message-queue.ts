@@ -267,7 +267,8 @@ export class NatsMessageQueue implements MessageQueue {
           break;
         }
         seq = sm.seq + 1;
-        if (metaOf(sm.header, '').sentAt >= cutoff) continue;
+        // Messages are stored in the order they were sent: the first one young enough ends the scan.
+        if (metaOf(sm.header, '').sentAt >= cutoff) break;
         if (await this.ctx.jsm.streams.deleteMessage(stream, sm.seq, false).catch(() => false)) removed++;
       }
     }
