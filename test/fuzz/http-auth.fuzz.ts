@@ -117,6 +117,12 @@ export async function fuzzHttpAuth(options: FuzzOptions): Promise<void> {
           } else if (m.kind === 'body') { body = Buffer.concat([body ?? Buffer.alloc(0), Buffer.from(' ')]); changed = true; }
           else if (m.kind === 'path') { path = path.replace(/(\/[^/?]*)(\?|$)/, '$1x$2'); changed = true; }
         }
+        // Changed = different from what was signed (a second identical Authorization is no change:
+        // Node keeps the first); a drop after a duplicate can restore the original.
+        const seen = new Set<string>();
+        const effective = headers.filter(([k, v]) => k !== 'authorization' || (!seen.has(v) && seen.add(v)));
+        const sorted = (h: Array<[string, string]>) => JSON.stringify(h.map(([k, v]) => `${k}: ${v}`).sort());
+        changed = sorted(effective) !== sorted(Object.entries(b.headers)) || path !== b.url.pathname + b.url.search || !(body ?? Buffer.alloc(0)).equals(b.body ?? Buffer.alloc(0));
         const req: FuzzRequest = { method: b.method, path, headers, ...(body ? { body } : {}) };
         const res = (await send(fp, req, false))!;
         checkResponse(req, res);
