@@ -2,10 +2,11 @@
 // time, sampled every 10 s. It measures the mix's capacity first (closed loop, a few seconds),
 // then drives a fixed rate at a fraction of it (open loop: requests go out on schedule whether or
 // not earlier ones have answered) and prints, per window, throughput, p50/p99, answers by status,
-// cold starts, deploys, instances and resident memory, then a verdict: platform RSS growth from
+// cold starts, deploys, instances, resident memory and the machine's load, then a verdict: platform RSS growth from
 // the first window to the last under 10 %, and no errors but intended throttles (429).
 import { readFile, readdir } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -236,7 +237,7 @@ export async function soak(o: Options = options()): Promise<boolean> {
     if (!model.ok) throw new Error(`deploy iris: ${model.status} ${await model.text()}`);
     for (const k of MIX) await driver.send(k);
 
-    process.stdout.write(`# modelfn soak: ${o.minutes} min at ${o.fraction} of measured capacity, a window every ${o.sampleSec} s (${new Date().toISOString()})\n`);
+    process.stdout.write(`# modelfn soak: ${o.minutes} min at ${o.fraction} of measured capacity, a window every ${o.sampleSec} s (${new Date().toISOString()}, ${availableParallelism()} cores, load average ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')})\n`);
     process.stdout.write(`mix: ${MIX.map((k) => `${k.name} ${Math.round((k.weight / TOTAL_WEIGHT) * 100)} %`).join(', ')}; plus a cold start (keepAliveSec 0) every ${o.coldEverySec} s and a redeploy of "changing" every ${o.deployEverySec} s\n`);
     const capacity = await measureCapacity(driver, o.concurrency, o.capacitySec);
     const capacityWindow = driver.window;
@@ -246,7 +247,7 @@ export async function soak(o: Options = options()): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 2000));
 
     driver.window = newWindow();
-    const header = ['t s', 'req/s', 'p50 ms', 'p99 ms', 'answers by status', 'cold', 'cold p50 ms', 'deploys', 'in flight', 'instances', 'platform RSS MB', 'heap used MB', 'instances RSS MB'];
+    const header = ['t s', 'req/s', 'p50 ms', 'p99 ms', 'answers by status', 'cold', 'cold p50 ms', 'deploys', 'in flight', 'instances', 'platform RSS MB', 'heap used MB', 'instances RSS MB', 'load 1m'];
     process.stdout.write(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|\n`);
     const started = performance.now();
     const endAt = started + o.minutes * 60_000;
@@ -320,6 +321,7 @@ export async function soak(o: Options = options()): Promise<boolean> {
           fmt(mem.platformKb / 1024),
           fmt(m[HEAP]! / 1024 / 1024),
           fmt(mem.childrenKb / 1024),
+          (await readFile('/proc/loadavg', 'utf8')).split(' ')[0],
         ].join(' | ')} |\n`,
       );
       coldBefore = coldNow;
