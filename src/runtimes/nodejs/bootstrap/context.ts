@@ -26,27 +26,75 @@ export interface LambdaContext {
   done(err?: unknown, result?: unknown): void;
 }
 
-export function makeContext(
-  head: InvokeHead,
-  env: NodeJS.ProcessEnv,
-  settle: (err: unknown, result?: unknown) => void,
-): LambdaContext {
+/** What every invocation's context shares, read from the environment once (process.env reads are getenv calls). */
+export interface FunctionFacts {
+  readonly functionName: string;
+  readonly functionVersion: string;
+  readonly memoryLimitInMB: string;
+  readonly logGroupName: string;
+  readonly logStreamName: string;
+}
+
+export function functionFacts(env: NodeJS.ProcessEnv): FunctionFacts {
   return {
-    callbackWaitsForEmptyEventLoop: true,
     functionName: env.AWS_LAMBDA_FUNCTION_NAME ?? '',
     functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION ?? '$LATEST',
-    invokedFunctionArn: head.arn,
     memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? '128',
-    awsRequestId: head.id,
     logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME ?? '',
     logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME ?? '',
-    identity: parseOptionalJson(head.identity),
-    clientContext: parseOptionalJson(head.clientContext),
-    getRemainingTimeInMillis: () => Math.max(0, head.deadline - Date.now()),
-    succeed: (result?: unknown) => settle(null, result),
-    fail: (err?: unknown) => settle(err ?? new Error('handled')),
-    done: (err?: unknown, result?: unknown) => settle(err ?? null, result),
   };
+}
+
+type Settle = (err: unknown, result?: unknown) => void;
+
+/** One invocation's context: fields, and methods on the prototype (no closures per call). */
+class Context implements LambdaContext {
+  callbackWaitsForEmptyEventLoop = true;
+  readonly functionName: string;
+  readonly functionVersion: string;
+  readonly invokedFunctionArn: string;
+  readonly memoryLimitInMB: string;
+  readonly awsRequestId: string;
+  readonly logGroupName: string;
+  readonly logStreamName: string;
+  readonly identity?: unknown;
+  readonly clientContext?: unknown;
+  readonly #deadline: number;
+  readonly #settle: Settle;
+
+  constructor(head: InvokeHead, facts: FunctionFacts, settle: Settle) {
+    this.functionName = facts.functionName;
+    this.functionVersion = facts.functionVersion;
+    this.invokedFunctionArn = head.arn;
+    this.memoryLimitInMB = facts.memoryLimitInMB;
+    this.awsRequestId = head.id;
+    this.logGroupName = facts.logGroupName;
+    this.logStreamName = facts.logStreamName;
+    if (head.identity) this.identity = parseOptionalJson(head.identity);
+    if (head.clientContext) this.clientContext = parseOptionalJson(head.clientContext);
+    this.#deadline = head.deadline;
+    this.#settle = settle;
+  }
+
+  getRemainingTimeInMillis(): number {
+    return Math.max(0, this.#deadline - Date.now());
+  }
+
+  succeed(result?: unknown): void {
+    this.#settle(null, result);
+  }
+
+  fail(err?: unknown): void {
+    this.#settle(err ?? new Error('handled'));
+  }
+
+  done(err?: unknown, result?: unknown): void {
+    this.#settle(err ?? null, result);
+  }
+}
+
+export function makeContext(head: InvokeHead, facts: FunctionFacts, settle: Settle): LambdaContext {
+  return new Context(head, facts, settle);
 }
 
 function parseOptionalJson(text: string | undefined): unknown {

@@ -15,7 +15,8 @@ import { FRAME, FrameDecoder, encodeFrame } from './frames.js';
 import type { Frame } from './frames.js';
 import { loadHandler } from './handler-loader.js';
 import type { Handler } from './handler-loader.js';
-import { makeContext } from './context.js';
+import { functionFacts, makeContext } from './context.js';
+import type { FunctionFacts } from './context.js';
 import type { InvokeHead } from './context.js';
 import { toLambdaError } from './errors.js';
 
@@ -27,6 +28,7 @@ delete process.env.MODELFN_CHANNEL_FD;
 delete process.env.MODELFN_STEM_CELL;
 let currentId = '';
 let handler: Handler | undefined;
+let facts: FunctionFacts | undefined;
 let lastTrace: string | undefined;
 
 function send(type: (typeof FRAME)[keyof typeof FRAME], head: string, body?: Buffer | string): void {
@@ -70,7 +72,18 @@ function die(err: unknown, type?: string): void {
   setTimeout(() => process.exit(129), 500).unref();
 }
 
-function callHandler(fn: Handler, event: unknown, head: InvokeHead): Promise<unknown> {
+/**
+ * Call the handler the way Lambda does. An async handler (the common case) is awaited directly; a
+ * callback handler (three parameters) answers through the callback or context.succeed/fail/done.
+ */
+function callHandler(fn: Handler, event: unknown, head: InvokeHead): Promise<unknown> | unknown {
+  if (fn.length < 3) {
+    // Legacy context.succeed/fail/done called during the call still decide the answer.
+    let legacy: { err: unknown; result: unknown } | undefined;
+    const returned = fn(event, makeContext(head, facts!, (err, result) => (legacy ??= { err, result })));
+    if (legacy) return legacy.err !== null && legacy.err !== undefined ? Promise.reject(legacy.err) : legacy.result;
+    return returned;
+  }
   return new Promise((resolve, reject) => {
     let settled = false;
     const settle = (err: unknown, result?: unknown) => {
@@ -79,13 +92,9 @@ function callHandler(fn: Handler, event: unknown, head: InvokeHead): Promise<unk
       if (err !== null && err !== undefined) reject(err);
       else resolve(result);
     };
-    const context = makeContext(head, process.env, settle);
-    const returned = fn(event, context, settle);
+    const returned = fn(event, makeContext(head, facts!, settle), settle);
     if (returned !== null && typeof returned === 'object' && typeof (returned as Promise<unknown>).then === 'function') {
       (returned as Promise<unknown>).then((value) => settle(null, value), (err: unknown) => settle(err ?? new Error('rejected')));
-    } else if (fn.length < 3) {
-      // A synchronous handler without a callback answers with what it returned.
-      settle(null, returned);
     }
   });
 }
@@ -99,7 +108,7 @@ async function onInvoke(frame: Frame): Promise<void> {
     else delete process.env._X_AMZN_TRACE_ID;
     lastTrace = head.trace;
   }
-  const reply = JSON.stringify({ id: head.id });
+  const reply = `{"id":${JSON.stringify(head.id)}}`;
   try {
     const event = frame.body.length === 0 ? {} : (JSON.parse(frame.body.toString('utf8')) as unknown);
     const result = await callHandler(handler!, event, head);
@@ -126,6 +135,7 @@ async function onInvoke(frame: Frame): Promise<void> {
 async function init(): Promise<void> {
   const userInitStart = performance.now();
   try {
+    facts = functionFacts(process.env);
     handler = await loadHandler(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), process.env._HANDLER ?? '');
   } catch (err) {
     die(err);
