@@ -140,7 +140,7 @@ test('a NATS server restart: nodes keep serving warm functions, reconnect, and c
     await eventually(async () => (await invoke(b.url, 'rec', { id: 'sync' })).status === 200, 10_000, 'the new function on B');
     t.diagnostic(`deploy ${deployed - back} ms after the restart; on B ${Date.now() - deployed} ms later`);
     const sent = await Promise.all(['x1', 'x2', 'x3', 'x4'].map((id, i) => invoke(nodes[i % 2]!.url, 'rec', { id }, { 'x-amz-invocation-type': 'Event' })));
-    assert.deepEqual(sent.map((r) => r.status), [202, 202, 202, 202]);
+    assert.deepEqual(sent.map((r) => r.status), [202, 202, 202, 202], sent.map((r) => r.body).join(' | '));
     await eventually(async () => {
       const done = await recordedIds(record);
       return ['x1', 'x2', 'x3', 'x4'].every((id) => done.has(id));

@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType } from 'nats';
 import type { JsMsg, KV, ObjectStore } from 'nats';
 import type { NatsContext, KvWatch } from './connection.js';
-import { apiErrorCode, bytesOf, isCasConflict, jsonOf, kvEntries, openKv, openObjectStore, watchKv } from './connection.js';
+import { apiErrorCode, bytesOf, isCasConflict, jsonOf, kvEntries, openKv, openObjectStore, publishDurably, watchKv } from './connection.js';
 import { token, untoken } from './names.js';
 
 const STREAM = 'MODELFN_BATCH';
@@ -62,7 +62,7 @@ export class NatsBatchChunks {
     });
     for (let start = 0; start < state.chunks; start += 256) {
       const end = Math.min(state.chunks, start + 256);
-      await Promise.all(Array.from({ length: end - start }, (_, i) => this.ctx.js.publish(subject(state.id), Buffer.from(String(start + i)), { msgID: `${state.id}.${start + i}` })));
+      await Promise.all(Array.from({ length: end - start }, (_, i) => publishDurably(this.ctx, subject(state.id), Buffer.from(String(start + i)), { msgID: `${state.id}.${start + i}` })));
     }
     await this.kv.put(`job.${token(state.id)}`, bytesOf(state));
   }

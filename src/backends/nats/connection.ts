@@ -1,5 +1,5 @@
-import { KvWatchInclude, connect } from 'nats';
-import type { JetStreamClient, JetStreamManager, KV, KvEntry, NatsConnection, ObjectStore, QueuedIterator } from 'nats';
+import { ErrorCode, KvWatchInclude, connect } from 'nats';
+import type { JetStreamClient, JetStreamManager, JetStreamPublishOptions, PubAck, KV, KvEntry, NatsConnection, ObjectStore, QueuedIterator } from 'nats';
 
 /** One node's connection to the NATS cluster, shared by every NATS backend of that node. */
 export interface NatsContext {
@@ -147,6 +147,38 @@ export async function watchKv(kv: KV, filter: string, onEntry: (entry: KvEntry) 
     },
     { reopen: () => iter?.stop() },
   );
+}
+
+/**
+ * A JetStream publish that rides out a NATS server restart or a leader election (see
+ * `retryTransient`); callers that must not store a message twice pass a `msgID`, which the stream
+ * deduplicates.
+ */
+export function publishDurably(ctx: NatsContext, subject: string, data: Uint8Array | undefined, options: Partial<JetStreamPublishOptions> = {}, budgetMs = 10_000): Promise<PubAck> {
+  return retryTransient(ctx, () => ctx.js.publish(subject, data, options), budgetMs);
+}
+
+/**
+ * Run an idempotent JetStream call until it succeeds, fails for good, or `budgetMs` has passed:
+ * right after a reconnect the server answers "no responders" until it has recovered its streams,
+ * and a call may time out while a new stream leader is chosen.
+ */
+export async function retryTransient<T>(ctx: NatsContext, call: () => Promise<T>, budgetMs = 10_000): Promise<T> {
+  const deadline = Date.now() + budgetMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!isTransient(err) || Date.now() >= deadline || ctx.nc.isClosed()) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
+    }
+  }
+}
+
+/** Errors that go away by themselves: no JetStream responder yet, a request timeout, a reconnect in progress. */
+export function isTransient(err: unknown): boolean {
+  const code = (err as { code?: string } | undefined)?.code;
+  return code === ErrorCode.NoResponders || code === ErrorCode.Timeout || code === ErrorCode.JetStream408RequestTimeout || code === ErrorCode.Disconnect;
 }
 
 /** The JetStream API error code ("wrong last sequence" and friends) of a failed call. */

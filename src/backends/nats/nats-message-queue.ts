@@ -12,7 +12,7 @@ import type {
   StoredMessage,
 } from '../../events/queue.js';
 import type { NatsContext } from './connection.js';
-import { bytesOf, jsonOf, kvEntries, openKv, watchKv } from './connection.js';
+import { bytesOf, jsonOf, kvEntries, openKv, publishDurably, retryTransient, watchKv } from './connection.js';
 import { NAMES, token, untoken } from './names.js';
 import { QueueLeases } from './queue-leases.js';
 import type { MessageMeta } from './queue-messages.js';
@@ -81,10 +81,10 @@ export class NatsMessageQueue implements MessageQueue {
   }
 
   async putQueue(name: string, config: QueueConfig): Promise<QueueInfo> {
-    await ensureQueueStream(this.ctx, name, this.windowMs);
-    const existing = await this.kv.get(token(name));
+    await retryTransient(this.ctx, () => ensureQueueStream(this.ctx, name, this.windowMs));
+    const existing = await retryTransient(this.ctx, () => this.kv.get(token(name)));
     const createdAt = existing?.operation === 'PUT' ? jsonOf<StoredConfig>(existing.value).createdAt : this.now();
-    await this.kv.put(token(name), bytesOf({ config, createdAt } satisfies StoredConfig));
+    await retryTransient(this.ctx, () => this.kv.put(token(name), bytesOf({ config, createdAt } satisfies StoredConfig)));
     const info = this.toInfo(name, { config, createdAt });
     this.configs.set(name, info);
     return info;
@@ -94,7 +94,7 @@ export class NatsMessageQueue implements MessageQueue {
     const known = this.configs.get(name);
     if (known) return known;
     // Created by another node a moment ago (the config watch may not have arrived yet).
-    const entry = await this.kv.get(token(name));
+    const entry = await retryTransient(this.ctx, () => this.kv.get(token(name)));
     if (!entry || entry.operation !== 'PUT') return undefined;
     const info = this.toInfo(name, jsonOf<StoredConfig>(entry.value));
     this.configs.set(name, info);
@@ -124,7 +124,7 @@ export class NatsMessageQueue implements MessageQueue {
       messages.map(async (m) => {
         const delayMs = m.delayMs ?? info.config.delayMs;
         const meta = newMeta(m, now, delayMs);
-        await this.ctx.js.publish(NAMES.queueSubject(queue, delayMs > 0 ? 'later' : 'ready'), m.body, { headers: metaHeaders(meta), msgID: meta.messageId });
+        await publishDurably(this.ctx, NAMES.queueSubject(queue, delayMs > 0 ? 'later' : 'ready'), m.body, { headers: metaHeaders(meta), msgID: meta.messageId });
         if (delayMs > 0) this.wakeAt(queue, meta.visibleAt!);
         else ready = true;
         return { messageId: meta.messageId, sentAt: now };
@@ -153,7 +153,7 @@ export class NatsMessageQueue implements MessageQueue {
         known?.delete(msg.seq);
         if (dlq && msg.info.deliveryCount > maxReceiveCount!) {
           // Received maxReceiveCount times and never acknowledged: to the dead-letter queue.
-          await this.ctx.js.publish(NAMES.queueSubject(dlq.name, 'ready'), msg.data, { headers: metaHeaders({ ...meta, visibleAt: undefined }) });
+          await publishDurably(this.ctx, NAMES.queueSubject(dlq.name, 'ready'), msg.data, { headers: metaHeaders({ ...meta, visibleAt: undefined }), msgID: `${meta.messageId}.dlq` });
           await msg.ackAck();
           moved++;
           continue;
@@ -318,7 +318,7 @@ export class NatsMessageQueue implements MessageQueue {
         continue;
       }
       // The same message id: a second promotion of one message (a crash between publish and ack) is dropped as a duplicate.
-      await this.ctx.js.publish(NAMES.queueSubject(queue, 'ready'), msg.data, { headers: metaHeaders({ ...meta, visibleAt: undefined }), msgID: `${meta.messageId}.due` });
+      await publishDurably(this.ctx, NAMES.queueSubject(queue, 'ready'), msg.data, { headers: metaHeaders({ ...meta, visibleAt: undefined }), msgID: `${meta.messageId}.due` });
       await msg.ackAck();
       moved = true;
     }
