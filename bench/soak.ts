@@ -1,4 +1,4 @@
-// `npm run soak [-- --minutes 10 --fraction 0.5]`: mixed traffic against one platform for a long
+// `npm run soak [-- --minutes 10 --fraction 0.5 --kinds route,invoke --cold-every 0 --deploy-every 0]`: mixed traffic against one platform for a long
 // time, sampled every 10 s. It measures the mix's capacity first (closed loop, a few seconds),
 // then drives a fixed rate at a fraction of it (open loop: requests go out on schedule whether or
 // not earlier ones have answered) and prints, per window, throughput, p50/p99, answers by status,
@@ -24,6 +24,8 @@ interface Options {
   readonly concurrency: number;
   readonly deployEverySec: number;
   readonly coldEverySec: number;
+  /** Only these kinds of the mix (to see which traffic a change in memory comes with). */
+  readonly kinds: readonly string[] | undefined;
 }
 
 function options(): Options {
@@ -31,8 +33,8 @@ function options(): Options {
     const i = process.argv.lastIndexOf(`--${name}`);
     if (i < 0) return def;
     const n = Number(process.argv[i + 1]);
-    if (!Number.isFinite(n) || n <= 0) {
-      process.stderr.write(`--${name} takes a positive number, not ${process.argv[i + 1]}\n`);
+    if (!Number.isFinite(n) || n < 0) {
+      process.stderr.write(`--${name} takes a number >= 0 (0 turns a periodic part off), not ${process.argv[i + 1]}\n`);
       process.exit(2);
     }
     return n;
@@ -45,6 +47,7 @@ function options(): Options {
     concurrency: arg('concurrency', 32),
     deployEverySec: arg('deploy-every', 30),
     coldEverySec: arg('cold-every', 2),
+    kinds: process.argv.includes('--kinds') ? process.argv[process.argv.lastIndexOf('--kinds') + 1]?.split(',') : undefined,
   };
 }
 
@@ -64,7 +67,7 @@ const ROWS = Buffer.from(JSON.stringify([[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2
 const OIP = Buffer.from(JSON.stringify({ inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP64', data: [5.1, 3.5, 1.4, 0.2] }] }));
 const INVOKE = Buffer.from(JSON.stringify({ body: JSON.stringify({ name: 'invoke' }) }));
 
-const MIX: readonly Kind[] = [
+const ALL_KINDS: readonly Kind[] = [
   { name: 'route', weight: 40, method: 'POST', path: '/hello', body: GREETING, headers: json },
   { name: 'invoke', weight: 20, method: 'POST', path: '/2015-03-31/functions/greeter/invocations', body: INVOKE, headers: json },
   { name: 'event', weight: 8, method: 'POST', path: '/2015-03-31/functions/greeter/invocations', body: INVOKE, headers: { ...json, 'x-amz-invocation-type': 'Event' } },
@@ -73,7 +76,8 @@ const MIX: readonly Kind[] = [
   { name: 'redeployed', weight: 8, method: 'POST', path: '/changing', body: GREETING, headers: json },
 ];
 const COLD: Kind = { name: 'cold', weight: 0, method: 'POST', path: '/cold', body: GREETING, headers: json };
-const TOTAL_WEIGHT = MIX.reduce((n, k) => n + k.weight, 0);
+let MIX: readonly Kind[] = ALL_KINDS;
+let TOTAL_WEIGHT = MIX.reduce((n, k) => n + k.weight, 0);
 
 function pick(): Kind {
   let r = Math.random() * TOTAL_WEIGHT;
@@ -223,6 +227,11 @@ function fmt(n: number, digits = 1): string {
 }
 
 export async function soak(o: Options = options()): Promise<boolean> {
+  if (o.kinds) {
+    MIX = ALL_KINDS.filter((k) => o.kinds!.includes(k.name));
+    if (MIX.length === 0) throw new Error(`--kinds names none of ${ALL_KINDS.map((k) => k.name).join(', ')}`);
+    TOTAL_WEIGHT = MIX.reduce((n, k) => n + k.weight, 0);
+  }
   const platform = await startPlatform({ MODELFN_REAP_INTERVAL_MS: '200' });
   const url = platform.url;
   const driver = new Driver(new URL(url));
@@ -238,7 +247,7 @@ export async function soak(o: Options = options()): Promise<boolean> {
     for (const k of MIX) await driver.send(k);
 
     process.stdout.write(`# modelfn soak: ${o.minutes} min at ${o.fraction} of measured capacity, a window every ${o.sampleSec} s (${new Date().toISOString()}, ${availableParallelism()} cores, load average ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')})\n`);
-    process.stdout.write(`mix: ${MIX.map((k) => `${k.name} ${Math.round((k.weight / TOTAL_WEIGHT) * 100)} %`).join(', ')}; plus a cold start (keepAliveSec 0) every ${o.coldEverySec} s and a redeploy of "changing" every ${o.deployEverySec} s\n`);
+    process.stdout.write(`mix: ${MIX.map((k) => `${k.name} ${Math.round((k.weight / TOTAL_WEIGHT) * 100)} %`).join(', ')}; plus ${o.coldEverySec > 0 ? `a cold start (keepAliveSec 0) every ${o.coldEverySec} s` : 'no forced cold starts'} and ${o.deployEverySec > 0 ? `a redeploy of "changing" every ${o.deployEverySec} s` : 'no redeploys'}\n`);
     const capacity = await measureCapacity(driver, o.concurrency, o.capacitySec);
     const capacityWindow = driver.window;
     const capacityErrors = [...capacityWindow.byStatus].filter(([s]) => !s.startsWith('2') && s !== '429');
@@ -271,9 +280,9 @@ export async function soak(o: Options = options()): Promise<boolean> {
         track(driver.send(pick()));
       }
     }, 10);
-    const cold = setInterval(() => track(driver.send(COLD)), o.coldEverySec * 1000);
+    const cold = o.coldEverySec > 0 ? setInterval(() => track(driver.send(COLD)), o.coldEverySec * 1000) : undefined;
     // Deploys land in the window they finish in (with how long they took).
-    const deployer = setInterval(() => {
+    const deployer = o.deployEverySec <= 0 ? undefined : setInterval(() => {
       generation++;
       const begun = performance.now();
       track(

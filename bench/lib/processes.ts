@@ -41,11 +41,11 @@ export function startServer(args: string[], ready: RegExp, env: Record<string, s
   });
 }
 
-/** A modelfn platform on a free port with a fresh data directory. */
+/** A modelfn platform on a free port with a fresh data directory (sandboxed where bubblewrap works, as by default). */
 export async function startPlatform(env: Record<string, string> = {}, args: string[] = []): Promise<Server & { dataDir: string }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'modelfn-bench-'));
   const server = await startServer(
-    [fromPackageRoot('bin', 'modelfn.js'), 'up', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', '--auth', 'none', ...args],
+    [fromPackageRoot('bin', 'modelfn.js'), 'up', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', '--auth', 'none', '--allow-unsandboxed', ...args],
     /modelfn is up at (http:\/\/\S+)/,
     env,
     async () => {

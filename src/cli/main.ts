@@ -46,6 +46,8 @@ program
   .option('--no-stem-cells', 'no stem cells: every cold start starts a new process (or MODELFN_STEM_CELLS=off)')
   .option('--keep-alive-policy <policy>', 'keep-alive of functions that do not choose one: fixed (default) or adaptive (or MODELFN_KEEP_ALIVE_POLICY)')
   .option('--cluster <urls>', 'join a cluster: NATS servers nats://host:port[,more] (or $MODELFN_CLUSTER); default: embedded, one machine')
+  .option('--sandbox <mode>', 'auto (default: bubblewrap when it works here, else refuse to start), bwrap (required) or none (or $MODELFN_SANDBOX)')
+  .option('--allow-unsandboxed', 'with --sandbox auto: start without a sandbox where bubblewrap does not work (or MODELFN_ALLOW_UNSANDBOXED=1)')
   .action((opts) => upCommand(opts));
 
 program
@@ -65,6 +67,8 @@ program
   .option('--route-auth <mode>', 'none (public, default) or aws_iam (callers sign with SigV4) for the routes')
   .option('--description <text>', 'description')
   .option('--batch <max,delayMs>', 'model files: merge concurrent requests into calls of up to max rows, waiting at most delayMs ("off" to stop)')
+  .option('--network <mode>', 'allow (default) or deny: a sandbox without a network (loopback only)')
+  .option('--tmp-size <mb>', 'size of the private /tmp, 512-10240 MB (default 512)')
   .option('--json', 'print the function as JSON')
   .action(async (path, opts, cmd: Command) => deployCommand(await client(cmd), path, opts));
 

@@ -7,6 +7,7 @@ import { ModelfnError } from '../shared/errors.js';
 import type { Clock } from '../shared/clock.js';
 import type { RuntimeRegistry } from '../runtimes/runtime-registry.js';
 import type { DeploySpec } from './function-spec.js';
+import { DEFAULT_TMP_MB } from '../runtimes/sandbox/limits.js';
 import type { Registry } from './registry.js';
 import type { FunctionConfig, FunctionDocument, RouteSpec } from './types.js';
 import { routeKey, routeShape } from './types.js';
@@ -77,7 +78,7 @@ export class Deployer {
    */
   async deploy(name: string, spec: DeploySpec, preconditions: DeployPreconditions = {}): Promise<FunctionDocument> {
     const runtime = this.runtimes.get(spec.runtime);
-    runtime.validate?.({ handler: spec.handler, runtime: spec.runtime });
+    runtime.validate?.({ handler: spec.handler, runtime: spec.runtime, network: sandboxSettings(spec, this.registry.get(name)?.latest).network ?? 'allow' });
     const size = await this.blobs.size(spec.code.sha256);
     if (size === undefined) {
       throw new ModelfnError('INVALID_PARAMETER', `code bundle ${spec.code.sha256} was not uploaded; upload it to /_modelfn/v1/bundles first`);
@@ -111,6 +112,7 @@ export class Deployer {
         ...(spec.role !== undefined ? { role: spec.role } : existing?.latest.role !== undefined ? { role: existing.latest.role } : {}),
         ...(facts?.model ? { model: facts.model } : {}),
         ...(batching ? { batching } : {}),
+        ...sandboxSettings(spec, existing?.latest),
       };
       return {
         name,
@@ -165,4 +167,14 @@ export class Deployer {
       }
     }
   }
+}
+
+/**
+ * The sandbox settings of a deploy: undefined in the spec keeps the function's (as batching does);
+ * the defaults (network allowed, 512 MB /tmp) are stored as absent.
+ */
+function sandboxSettings(spec: DeploySpec, existing: FunctionConfig | undefined): Pick<FunctionConfig, 'network' | 'tmpSizeMb'> {
+  const network = spec.network ?? existing?.network ?? 'allow';
+  const tmpSizeMb = spec.tmpSizeMb ?? existing?.tmpSizeMb ?? DEFAULT_TMP_MB;
+  return { ...(network === 'deny' ? { network } : {}), ...(tmpSizeMb !== DEFAULT_TMP_MB ? { tmpSizeMb } : {}) };
 }

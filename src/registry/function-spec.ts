@@ -13,6 +13,8 @@ export const LIMITS = {
   reservedConcurrency: { min: 0, max: 10000 },
   batchSize: { min: 1, max: 4096 },
   batchDelayMs: { min: 0, max: 1000 },
+  /** The private /tmp (Lambda's ephemeral storage). */
+  tmpSizeMb: { min: 512, max: 10240 },
 } as const;
 
 export const FUNCTION_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -115,6 +117,10 @@ export const deploySpecSchema = z
     routes: z.array(routeSpecSchema).max(50).optional(),
     /** Model functions only: dynamic batching. undefined: keep the current setting; null: off. */
     batching: batchingSchema.nullable().optional(),
+    /** deny: the instance's sandbox has no network (loopback only). undefined: keep the function's setting (new: allow). */
+    network: z.enum(['allow', 'deny'], { message: 'must be "allow" or "deny"' }).optional(),
+    /** Size of the private /tmp. undefined: keep the function's setting (new: 512 MB). */
+    tmpSizeMb: intIn(LIMITS.tmpSizeMb.min, LIMITS.tmpSizeMb.max, 'MB').optional(),
   })
   .strict();
 

@@ -32,6 +32,10 @@ export interface FunctionConfig {
   readonly model?: ModelSignature;
   /** Model functions: merge concurrent requests into one engine call (off when absent). */
   readonly batching?: BatchingConfig;
+  /** deny: the sandbox has no network (loopback only); absent: allowed. */
+  readonly network?: 'allow' | 'deny';
+  /** Size of the private /tmp in MB (Lambda's ephemeral storage); absent: 512. */
+  readonly tmpSizeMb?: number;
 }
 
 /** Dynamic batching of a model function, as Triton's dynamic batcher. */

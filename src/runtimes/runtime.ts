@@ -50,6 +50,8 @@ export type InvokeResponse =
 export interface InstanceExit {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
+  /** The kernel killed it at its sandbox's memory cap (cgroup). */
+  readonly outOfMemory?: boolean;
 }
 
 /**
@@ -95,8 +97,8 @@ export interface Runtime {
    * function's own code fails to initialise.
    */
   start(spec: InstanceSpec): Promise<Instance>;
-  /** Extra checks at deploy time (e.g. the handler string's shape). Throws ModelfnError. */
-  validate?(config: Pick<FunctionConfig, 'handler' | 'runtime'>): void;
+  /** Extra checks at deploy time (e.g. the handler string's shape, a setting the runtime cannot honour). Throws ModelfnError. */
+  validate?(config: Pick<FunctionConfig, 'handler' | 'runtime' | 'network'>): void;
   /**
    * Checks at deploy time that need the unpacked bundle (the model runtime loads the model once).
    * Throws ModelfnError; what it returns is stored with the function version.

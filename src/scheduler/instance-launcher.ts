@@ -6,6 +6,7 @@ import type { RuntimeRegistry } from '../runtimes/runtime-registry.js';
 import type { Instance, InstanceLogLine } from '../runtimes/runtime.js';
 import type { FunctionConfig } from '../registry/types.js';
 import { buildInstanceEnv } from './instance-env.js';
+import { SANDBOX_TMP, TASK_ROOT } from '../runtimes/sandbox/bwrap-args.js';
 
 export interface LaunchRequest {
   readonly id: string;
@@ -47,6 +48,8 @@ export class InstanceLauncher implements Launcher {
     private readonly instancesDir: string,
     private readonly region: string,
     private readonly initTimeoutMs: number,
+    /** Runtimes start every instance in a sandbox: its environment names the paths inside (/var/task, /tmp). */
+    private readonly sandboxed = false,
   ) {}
 
   async launch(request: LaunchRequest): Promise<Instance> {
@@ -59,8 +62,8 @@ export class InstanceLauncher implements Launcher {
     const env = buildInstanceEnv({
       config,
       instanceId: request.id,
-      codeDir,
-      tmpDir,
+      codeDir: this.sandboxed ? TASK_ROOT : codeDir,
+      tmpDir: this.sandboxed ? SANDBOX_TMP : tmpDir,
       region: this.region,
       runtimeDir: runtime.family,
       startedAt: request.startedAt,

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { treeMemory } from '../runtimes/sandbox/process-tree.js';
 
 export interface WatchedProcess {
   readonly pid: number | undefined;
@@ -10,9 +10,11 @@ export interface WatchedProcess {
 }
 
 /**
- * Polls the resident memory of every live instance process (off the request path) and stops the
- * ones over their memory size. The V8 heap limit catches most overruns first; this catches native
- * allocations (Buffers, numpy arrays). A cgroup limit, where available, is stricter still.
+ * Polls the resident memory of every live instance (off the request path) and stops the ones over
+ * their memory size. An instance's memory is its whole process tree's (what its function started
+ * counts too, and in a sandbox whatever is left inside it). The V8 heap limit catches most overruns
+ * first; this catches native allocations (Buffers, numpy arrays) and child processes; the sandbox's
+ * RLIMIT_DATA bounds what one process can take between two samples (src/runtimes/sandbox/limits.ts).
  */
 export class MemoryWatchdog {
   private readonly watched = new Set<WatchedProcess>();
@@ -40,16 +42,12 @@ export class MemoryWatchdog {
   /** Read one process's memory now (also used at the end of an invocation's first run). */
   async sample(process: WatchedProcess): Promise<void> {
     if (process.pid === undefined) return;
-    let status: string;
-    try {
-      status = await readFile(`/proc/${process.pid}/status`, 'utf8');
-    } catch {
-      return;
-    }
-    const rssKb = field(status, 'VmRSS:');
-    const hwmKb = field(status, 'VmHWM:');
-    const rssMb = rssKb / 1024;
-    process.peakRssMb = Math.max(process.peakRssMb, hwmKb / 1024, rssMb);
+    // Synchronous /proc reads take microseconds; instances are sampled one event-loop turn apart.
+    await new Promise((resolve) => setImmediate(resolve));
+    const memory = treeMemory(process.pid);
+    if (!memory) return;
+    const rssMb = memory.rssKb / 1024;
+    process.peakRssMb = Math.max(process.peakRssMb, memory.hwmKb / 1024, rssMb);
     if (rssMb > process.memoryMb) process.onOverLimit(rssMb);
   }
 
@@ -68,10 +66,4 @@ export class MemoryWatchdog {
       this.polling = false;
     }
   }
-}
-
-function field(status: string, name: string): number {
-  const at = status.indexOf(name);
-  if (at < 0) return 0;
-  return Number.parseInt(status.slice(at + name.length).trimStart(), 10) || 0;
 }

@@ -525,10 +525,12 @@ export class Scheduler extends EventEmitter implements PoolHost {
       };
     }
     const exit = err instanceof InstanceDied ? describeExit(err.exit) : 'signal: killed';
-    if (pi.stopCause === 'memory') {
+    const byKernel = err instanceof InstanceDied && err.exit.outOfMemory === true;
+    if (pi.stopCause === 'memory' || byKernel) {
+      const how = byKernel && pi.stopCause !== 'memory' ? '; killed by the kernel at its sandbox\'s memory cap' : '';
       return {
         errorType: 'Runtime.OutOfMemory',
-        errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: ${exit} (memory size ${pi.memoryMb} MB exceeded)`,
+        errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: ${exit} (memory size ${pi.memoryMb} MB exceeded${how})`,
       };
     }
     return { errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: ${exit}` };

@@ -85,6 +85,16 @@ export const platformConfigSchema = z
     clusterLeaseMs: z.number().int().min(500).max(600_000).default(30_000),
     /** Cluster mode: heartbeat interval; a node silent for 3 of them is down. */
     clusterHeartbeatMs: z.number().int().min(100).max(60_000).default(1000),
+    /**
+     * Sandboxing of instances (src/runtimes/sandbox/): auto uses bubblewrap when it works here and
+     * otherwise refuses to start (unless allowUnsandboxed); bwrap requires it; none runs functions
+     * as plain processes.
+     */
+    sandbox: z.enum(['auto', 'bwrap', 'none'], { message: 'must be "auto", "bwrap" or "none"' }).default('auto'),
+    /** With sandbox auto: start without a sandbox when bubblewrap does not work here (with a warning). */
+    allowUnsandboxed: z.boolean().default(false),
+    /** The bubblewrap binary (default /usr/bin/bwrap, else bwrap on PATH). */
+    bwrapPath: z.string().min(1).optional(),
   })
   .strict();
 
@@ -130,6 +140,9 @@ const ENV_KEYS: Record<string, { key: keyof PlatformConfig; type: 'string' | 'nu
   MODELFN_CLUSTER_REPLICAS: { key: 'clusterReplicas', type: 'number' },
   MODELFN_CLUSTER_LEASE_MS: { key: 'clusterLeaseMs', type: 'number' },
   MODELFN_CLUSTER_HEARTBEAT_MS: { key: 'clusterHeartbeatMs', type: 'number' },
+  MODELFN_SANDBOX: { key: 'sandbox', type: 'string' },
+  MODELFN_ALLOW_UNSANDBOXED: { key: 'allowUnsandboxed', type: 'boolean' },
+  MODELFN_BWRAP: { key: 'bwrapPath', type: 'string' },
 };
 
 /** Build the configuration from an environment (a map, so tests pass their own) and explicit options. */

@@ -17,6 +17,7 @@ import { StemCells } from '../runtimes/stem-cells/stem-cells.js';
 import { ProvidedRuntime } from '../runtimes/provided/provided-runtime.js';
 import { PythonRuntime } from '../runtimes/python/python-runtime.js';
 import { RuntimeRegistry } from '../runtimes/runtime-registry.js';
+import { Sandbox } from '../runtimes/sandbox/sandbox.js';
 import { InstanceLauncher } from '../scheduler/instance-launcher.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import type { Clock } from '../shared/clock.js';
@@ -66,6 +67,8 @@ export class Platform {
     private readonly closers: Array<() => Promise<void> | void>,
     /** Cluster mode only. */
     readonly cluster?: ClusterNode,
+    /** How instances are isolated (bubblewrap, or none: the start-up banner says which and why). */
+    readonly sandbox: Sandbox = Sandbox.none(),
   ) {}
 
   static async start(config: PlatformConfig, clock: Clock = systemClock, log: Logger = createLogger(config.logLevel)): Promise<Platform> {
@@ -74,6 +77,12 @@ export class Platform {
     // Each part registers its closer as soon as it exists; stop() runs them newest first.
     const closers: Array<() => Promise<void> | void> = [await lockDataDir(layout.root)];
     try {
+      // Decided first: without a sandbox (and without --allow-unsandboxed) the platform does not start.
+      const sandbox = await Sandbox.open({ mode: config.sandbox, allowUnsandboxed: config.allowUnsandboxed, ...(config.bwrapPath ? { bwrap: config.bwrapPath } : {}) });
+      // Closed last of all (closers run newest first): its cgroups go once every instance has.
+      closers.push(() => sandbox.close());
+      if (sandbox.enabled) log.info({ sandbox: sandbox.description, memory: sandbox.memory }, 'instances run sandboxed');
+      else log.warn({ sandbox: sandbox.description }, 'instances run WITHOUT a sandbox');
       const limits: BundleLimits = { ...DEFAULT_BUNDLE_LIMITS, maxZippedBytes: config.maxBundleBytes, maxUnpackedBytes: config.maxUnpackedBytes };
       // Cluster mode: shared stores in JetStream; the connection closes after everything else.
       const cluster = config.cluster
@@ -114,16 +123,17 @@ export class Platform {
         workDir: join(layout.root, 'runtimes', 'python'),
         log: (level, message) => log[level](message),
         stemCells,
+        sandbox,
       });
       // Registered before the scheduler: stopped after it (closers run newest first).
       closers.push(() => python.close());
       // Zero-code models: its spare hosts stop after the scheduler's instances.
-      const modelRuntime = new ModelRuntime({ stemCells });
+      const modelRuntime = new ModelRuntime({ stemCells, sandbox, cellsDir: join(layout.instances, '.cells') });
       closers.push(() => modelRuntime.close());
-      const nodejs = new NodejsRuntime({ stemCells, stemCellsPerSize: config.nodeStemCells });
+      const nodejs = new NodejsRuntime({ stemCells, stemCellsPerSize: config.nodeStemCells, sandbox, cellsDir: join(layout.instances, '.cells') });
       closers.push(() => nodejs.close());
-      const runtimes = new RuntimeRegistry().register(nodejs).register(python).register(new ProvidedRuntime()).register(modelRuntime);
-      const launcher = new InstanceLauncher(runtimes, bundles, layout.instances, config.region, config.initTimeoutMs);
+      const runtimes = new RuntimeRegistry().register(nodejs).register(python).register(new ProvidedRuntime({ sandbox })).register(modelRuntime);
+      const launcher = new InstanceLauncher(runtimes, bundles, layout.instances, config.region, config.initTimeoutMs, sandbox.enabled);
       await launcher.recover();
       const scheduler = new Scheduler({
         clock,
@@ -266,7 +276,7 @@ export class Platform {
       urlRef = url;
       cluster?.announce(url);
       log.info({ url, dataDir: layout.root, memoryBudgetMb: config.memoryBudgetMb, version: MODELFN_VERSION }, 'modelfn started');
-      return new Platform(config, url, log, registry, deployer, scheduler, gateway, auth.keys, auth.credentialsFile, auth.configFile, closers, cluster);
+      return new Platform(config, url, log, registry, deployer, scheduler, gateway, auth.keys, auth.credentialsFile, auth.configFile, closers, cluster, sandbox);
     } catch (err) {
       for (const close of closers.reverse()) await Promise.resolve(close()).catch(() => undefined);
       throw err;

@@ -56,7 +56,7 @@ function makeNamespace(): { ns: string; net: string; cleanup: () => void } | str
 /** A modelfn node inside the namespace, listening on its veth address. */
 async function startInNamespace(ns: string, host: string, natsUrl: string): Promise<{ url: string; dataDir: string; proc: ChildProcess; output: () => string }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'modelfn-ns-'));
-  const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, CLI, 'up', '--host', host, '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', '--auth', 'none', '--cluster', natsUrl], {
+  const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, CLI, 'up', '--host', host, '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', '--auth', 'none', '--sandbox', 'none', '--cluster', natsUrl], {
     env: { ...process.env, ...FAST },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

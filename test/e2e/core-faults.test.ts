@@ -48,15 +48,15 @@ test('the same fault through a route is a 502', async () => {
 });
 
 test('process.exit and a crash fail only their invocation; the instance is replaced', async () => {
-  const first = (await invoke(p.url, 'faults', { action: 'ok' })).json() as { pid: number };
+  const first = (await invoke(p.url, 'faults', { action: 'ok' })).json() as { proc: string };
   const exit = await fault('exit');
   assert.equal(exit.errorType, 'Runtime.ExitError');
   assert.match(exit.errorMessage, /Runtime exited with error: exit status 3/);
   const crash = await fault('crash');
   assert.equal(crash.errorType, 'Runtime.ExitError');
   assert.match(crash.errorMessage, /signal: SIGSEGV/);
-  const after = (await invoke(p.url, 'faults', { action: 'ok' })).json() as { pid: number };
-  assert.notEqual(first.pid, after.pid);
+  const after = (await invoke(p.url, 'faults', { action: 'ok' })).json() as { proc: string };
+  assert.notEqual(first.proc, after.proc);
 });
 
 test('an unhandled rejection fails the invocation', async () => {

@@ -49,7 +49,8 @@ test('Invoke returns the raw result; context and environment are Lambda\'s', asy
   assert.equal(body.env.GREETING, 'hi');
   assert.equal(body.env.MODELFN_HOME, undefined, 'nothing of the platform\'s environment leaks in');
   assert.equal(body.cwd, body.env.LAMBDA_TASK_ROOT);
-  assert.ok(body.env.TMPDIR.startsWith(join(p.dataDir, 'instances')), 'each instance has its own temp dir');
+  if (p.sandboxed) assert.equal(body.env.TMPDIR, '/tmp', 'a sandbox has its own /tmp');
+  else assert.ok(body.env.TMPDIR.startsWith(join(p.dataDir, 'instances')), 'each instance has its own temp dir');
 });
 
 test('module-level code runs once per instance; the handler serves many calls', async () => {
@@ -139,7 +140,7 @@ test('a redeploy serves new code to new calls while a call in flight finishes on
   const dir = await mkdtemp(join(tmpdir(), 'modelfn-redeploy-'));
   try {
     const source = (version: string) =>
-      `exports.handler = async (event) => { await new Promise((r) => setTimeout(r, event.ms || 0)); return { version: '${version}', pid: process.pid }; };`;
+      `exports.handler = async (event) => { await new Promise((r) => setTimeout(r, event.ms || 0)); return { version: '${version}', proc: process.pid + '@' + require('node:fs').readlinkSync('/proc/self/ns/pid') }; };`;
     await writeFile(join(dir, 'index.js'), source('v1'));
     await mustDeploy(p.url, 'versioned', dir);
     // Warm first, so the slow call below is running on v1 (not still cold-starting) when v2 lands.
@@ -148,11 +149,11 @@ test('a redeploy serves new code to new calls while a call in flight finishes on
     await new Promise((r) => setTimeout(r, 300));
     await writeFile(join(dir, 'index.js'), source('v2'));
     await mustDeploy(p.url, 'versioned', dir);
-    const fresh = (await invoke(p.url, 'versioned', {})).json() as { version: string; pid: number };
-    const old = (await slow).json() as { version: string; pid: number };
+    const fresh = (await invoke(p.url, 'versioned', {})).json() as { version: string; proc: string };
+    const old = (await slow).json() as { version: string; proc: string };
     assert.equal(old.version, 'v1');
     assert.equal(fresh.version, 'v2');
-    assert.notEqual(old.pid, fresh.pid);
+    assert.notEqual(old.proc, fresh.proc);
   } finally {
     await removeTree(dir);
   }

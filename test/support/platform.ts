@@ -12,6 +12,8 @@ export interface RunningPlatform {
   readonly url: string;
   readonly dataDir: string;
   readonly proc: ChildProcess;
+  /** Its instances run in bubblewrap sandboxes (the start-up banner says so). */
+  readonly sandboxed: boolean;
   /** Everything the platform printed so far. */
   output(): string;
   /** SIGTERM and wait for exit. */
@@ -29,13 +31,22 @@ export interface StartOptions {
   readonly dataDir?: string;
   /** Require signed requests (the default of a real platform); tests that exercise auth set it. */
   readonly auth?: boolean;
+  /**
+   * Sandbox the instances with bubblewrap (--sandbox bwrap; the caller checks need(t,
+   * requirements.bwrap)). Off by default: most suites' fixtures report to the test through files
+   * under the host's /tmp, which a sandboxed function cannot see; the sandbox suites
+   * (test/e2e/sandbox-*.test.ts) run every runtime sandboxed.
+   */
+  readonly sandbox?: boolean;
 }
 
 /** Start a real platform process on a free port with its own data directory. */
 export async function startPlatform(options: StartOptions = {}): Promise<RunningPlatform> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'modelfn-test-')));
   const auth = options.auth ? [] : ['--auth', 'none'];
-  const proc = spawn(process.execPath, [CLI, 'up', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...auth, ...(options.args ?? [])], {
+  // MODELFN_TEST_SANDBOX=1 runs every suite sandboxed (fixtures that report through host files then fail).
+  const sandboxed = options.sandbox === true || process.env.MODELFN_TEST_SANDBOX === '1';
+  const proc = spawn(process.execPath, [CLI, 'up', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', '--sandbox', sandboxed ? 'bwrap' : 'none', ...auth, ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -64,6 +75,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
     url,
     dataDir,
     proc,
+    sandboxed,
     output: () => out,
     stop: async () => {
       if (running) proc.kill('SIGTERM');
@@ -105,6 +117,8 @@ export interface DeployRequest {
   readonly reservedConcurrency?: number | null;
   readonly keepAliveSec?: number | null;
   readonly routes?: Array<{ method: string; path: string; payloadFormat?: string; qualifier?: string }>;
+  readonly network?: 'allow' | 'deny';
+  readonly tmpSizeMb?: number;
 }
 
 /** Deploy a folder through the modelfn API (what the CLI does). */
@@ -176,7 +190,10 @@ export async function eventually<T>(check: () => Promise<T | undefined | false> 
 /**
  * Function instances of one platform: processes started with an instance's environment (their
  * TMPDIR is under the data directory), or working in one of its unpacked bundles (a stem cell or a
- * forked Python instance took the function's environment and folder after it started).
+ * forked Python instance took the function's environment and folder after it started). Sandboxed
+ * instances work in /var/task inside their sandbox: they are the processes there (not bwrap's own
+ * pid 1, not a forked instance's placeholder) whose /var/task is mounted from this data directory.
+ * Host pids, whatever pid the function sees inside its sandbox.
  */
 export async function instancePids(dataDir: string): Promise<number[]> {
   const { readdir, readFile, readlink } = await import('node:fs/promises');
@@ -184,8 +201,19 @@ export async function instancePids(dataDir: string): Promise<number[]> {
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const environ = await readFile(`/proc/${entry}/environ`, 'utf8');
       const cwd = await readlink(`/proc/${entry}/cwd`).catch(() => '');
+      const status = await readFile(`/proc/${entry}/status`, 'utf8');
+      const sandboxed = /^NSpid:\s+\d+\s+\d+/m.test(status);
+      if (sandboxed) {
+        const name = /^Name:\s+(\S+)/m.exec(status)?.[1] ?? '';
+        if (cwd !== '/var/task' || name === 'bwrap' || name === 'sleep' || /^State:\s+Z/m.test(status)) continue;
+        const mounts = await readFile(`/proc/${entry}/mountinfo`, 'utf8');
+        // "id parent major:minor root mount-point ...": root is the mounted folder's path on its file system.
+        const task = mounts.split('\n').map((line) => line.split(' ')).find((f) => f[4] === '/var/task');
+        if (task && (task[3]!.startsWith(`${dataDir}/`) || dataDir.endsWith(task[3]!.split('/unpacked/')[0]!.split('/instances/')[0]!))) pids.push(Number(entry));
+        continue;
+      }
+      const environ = await readFile(`/proc/${entry}/environ`, 'utf8');
       if (environ.includes(`TMPDIR=${dataDir}/instances/`) || cwd.startsWith(`${dataDir}/unpacked/`)) pids.push(Number(entry));
     } catch {
       /* gone or not ours */

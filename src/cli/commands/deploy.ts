@@ -29,6 +29,10 @@ export interface DeployOptions {
   description?: string;
   /** Model files: "maxBatchSize,maxDelayMs" or "off". */
   batch?: string;
+  /** allow or deny. */
+  network?: string;
+  /** MB. */
+  tmpSize?: string;
   json?: boolean;
 }
 
@@ -63,10 +67,15 @@ export async function deployCommand(client: PlatformClient, path: string, opts: 
     reservedConcurrency: intOption(opts.concurrency, '--concurrency') ?? current?.reservedConcurrency ?? null,
     keepAliveSec: intOption(opts.keepAlive, '--keep-alive') ?? current?.keepAliveSec ?? null,
     keepAlivePolicy: keepAlivePolicyOption(opts.keepAlivePolicy),
+    network: networkOption(opts.network),
+    tmpSizeMb: intOption(opts.tmpSize, '--tmp-size'),
   };
   if (opts.route) spec.routes = opts.route.map((r) => withRouteAuth(parseRoute(r, opts.payloadFormat), opts.routeAuth));
   const view = await client.json<FunctionView>('PUT', `/_modelfn/v1/functions/${encodeURIComponent(name)}`, dropUndefined(spec));
   if (opts.json) return printJson(view);
+  if (spec.network !== undefined || spec.tmpSizeMb !== undefined) {
+    process.stdout.write(`  sandbox: network ${spec.network ?? 'unchanged'}, /tmp ${spec.tmpSizeMb !== undefined ? `${String(spec.tmpSizeMb)} MB` : 'unchanged'}\n`);
+  }
   process.stdout.write(`${current ? 'updated' : 'deployed'} ${view.name} (${view.runtime}, ${view.handler}, ${view.memoryMb} MB, ${view.timeoutSec} s, code ${view.codeSha256.slice(0, 12)})\n`);
   if (view.keepAlivePolicy) process.stdout.write(`  keep-alive: ${view.keepAlivePolicy}${view.keepAliveSec !== null ? ` (fixed ${view.keepAliveSec} s)` : ''}\n`);
   for (const route of view.routes) {
@@ -122,6 +131,14 @@ export function keepAlivePolicyOption(value: string | undefined): 'fixed' | 'ada
   if (v === 'fixed' || v === 'adaptive') return v;
   if (v === 'default') return null;
   throw new CliError(`--keep-alive-policy must be fixed, adaptive or default, not ${JSON.stringify(value)}`);
+}
+
+/** --network allow|deny (absent: keep the function's). */
+export function networkOption(value: string | undefined): 'allow' | 'deny' | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim().toLowerCase();
+  if (v === 'allow' || v === 'deny') return v;
+  throw new CliError(`--network must be allow or deny, not ${JSON.stringify(value)}`);
 }
 
 /** --batch "32,5" (rows, ms) or "off". */

@@ -21,6 +21,9 @@ export interface UpOptions {
   auth?: string;
   /** nats://host:port[,more]: join a cluster instead of the embedded default. */
   cluster?: string;
+  /** auto, bwrap or none. */
+  sandbox?: string;
+  allowUnsandboxed?: boolean;
 }
 
 /** `modelfn up`: run the platform in this process until SIGTERM / SIGINT. */
@@ -40,6 +43,8 @@ export async function upCommand(opts: UpOptions): Promise<void> {
     stemCells: opts.stemCells === false ? false : undefined,
     defaultKeepAlivePolicy: opts.keepAlivePolicy,
     cluster: opts.cluster === undefined ? undefined : splitList(opts.cluster),
+    sandbox: opts.sandbox,
+    allowUnsandboxed: opts.allowUnsandboxed === true ? true : undefined,
   });
   const platform = await Platform.start(config);
   let stopping = false;
@@ -55,6 +60,8 @@ export async function upCommand(opts: UpOptions): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   const lines = [`modelfn is up at ${platform.url} (data in ${config.dataDir})`];
+  lines.push(platform.sandbox.enabled ? `  sandbox:    ${platform.sandbox.description}` : `  WARNING:    sandbox ${platform.sandbox.description}`);
+  if (platform.sandbox.enabled) lines.push(`              ${platform.sandbox.memory}`);
   if (platform.cluster) lines.push(`  cluster:    node ${platform.cluster.id} joined ${config.cluster!.join(',')}`);
   if (config.deployExamples) lines.push(...(await deployExamples(platform)));
   lines.push(`  functions:  MODELFN_ENDPOINT=${platform.url} MODELFN_HOME=${config.dataDir} npx modelfn ls`);

@@ -1,14 +1,31 @@
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, linkSync, mkdirSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { basename, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ModelFormat } from '../../models/codecs/signature.js';
 import { fromPackageRoot } from '../../shared/paths.js';
 import { SupervisedProcess } from '../process/child-process.js';
+import { RUNTIME_ROOT, TASK_ROOT } from '../sandbox/bwrap-args.js';
+import { processLimits } from '../sandbox/limits.js';
+import { esmMarker, executableMounts } from '../sandbox/sandbox.js';
+import type { Sandbox } from '../sandbox/sandbox.js';
 import type { InstanceExit, InstanceLogLine, InvokeResponse, LambdaError } from '../runtime.js';
 import { InitFailure, InstanceDied, describeExit } from '../runtime.js';
 import { FRAME, FrameDecoder, encodeFrame } from './protocol.js';
 import type { Frame, LoadHead, ReadyHead } from './protocol.js';
 
 const HOST = fromPackageRoot('dist', 'src', 'runtimes', 'model', 'host', 'index.js');
+/** The platform's files a sandboxed model host needs, and where they are inside. */
+const SANDBOX_ROOT = `${RUNTIME_ROOT}/modelfn`;
+const SANDBOX_HOST = `${SANDBOX_ROOT}/dist/src/runtimes/model/host/index.js`;
+const HOST_FILES = ['dist', 'node_modules', join('src', 'runtimes', 'model', 'assets')];
+
+/** A sandboxed host: the sandbox, and the folder under which each host gets its own (empty) task folder. */
+export interface HostSandboxing {
+  readonly sandbox: Sandbox;
+  readonly cellsDir: string;
+}
 
 export interface HostSpawnOptions {
   readonly nodePath: string;
@@ -16,6 +33,12 @@ export interface HostSpawnOptions {
   readonly memoryMb: number;
   /** A small model of the format to warm up with while waiting as a spare. */
   readonly warmupFile?: string;
+  /**
+   * Run in a sandbox: no user code runs in a host, but it parses untrusted model files with native
+   * code (ONNX Runtime). No network; /var/task is the host's own folder, empty until it is given a
+   * model (see place()).
+   */
+  readonly sandbox?: HostSandboxing;
 }
 
 interface Pending {
@@ -43,21 +66,51 @@ export class HostProcess {
   /** performance.now() when it reported ready, undefined before. */
   readyAt: number | undefined;
   private resolveReady: () => void = () => undefined;
+  /** Sandboxed: the host folder shown at /var/task. */
+  private readonly cellDir: string | undefined;
 
   constructor(options: HostSpawnOptions) {
     this.format = options.format;
     this.memoryMb = options.memoryMb;
     const heapMb = Math.max(32, Math.floor(options.memoryMb * 0.85));
-    this.proc = new SupervisedProcess({
-      command: options.nodePath,
-      args: [`--max-old-space-size=${heapMb}`, HOST, options.format, ...(options.warmupFile ? [options.warmupFile] : [])],
-      cwd: '/',
-      // No user code runs here: the environment is minimal and HOME points nowhere, so nothing
-      // (ONNX Runtime's telemetry included, which is also switched off) can persist files.
-      env: { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8', TZ: 'UTC', HOME: '/nonexistent', ORT_DISABLE_TELEMETRY: '1', NODE_OPTIONS: '' },
-      extraPipes: 1,
-      onLog: (line) => this.logTarget(line),
-    });
+    // No user code runs here: the environment is minimal and HOME points nowhere, so nothing
+    // (ONNX Runtime's telemetry included, which is also switched off) can persist files.
+    const env = { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8', TZ: 'UTC', HOME: '/nonexistent', ORT_DISABLE_TELEMETRY: '1', NODE_OPTIONS: '' };
+    const onLog = (line: InstanceLogLine) => this.logTarget(line);
+    const sandboxing = options.sandbox;
+    if (sandboxing) {
+      this.cellDir = join(sandboxing.cellsDir, randomBytes(8).toString('hex'));
+      mkdirSync(join(this.cellDir, 'task'), { recursive: true, mode: 0o755 });
+      const warmup = options.warmupFile ? [`${SANDBOX_ROOT}/${relative(fromPackageRoot(), options.warmupFile)}`] : [];
+      this.proc = sandboxing.sandbox.spawn({
+        taskDir: join(this.cellDir, 'task'),
+        mounts: [
+          ...executableMounts(options.nodePath),
+          ...HOST_FILES.map((part) => ({ source: fromPackageRoot(part), target: `${SANDBOX_ROOT}/${part}` })),
+          esmMarker(SANDBOX_ROOT),
+        ],
+        network: 'deny',
+        tmpSizeMb: 64,
+        limits: processLimits('model', options.memoryMb, 64),
+        command: options.nodePath,
+        args: [`--max-old-space-size=${heapMb}`, SANDBOX_HOST, options.format, ...warmup],
+        cwd: '/',
+        env,
+        extraPipes: 1,
+        onLog,
+      });
+      const dir = this.cellDir;
+      void this.proc.exited.then(() => rmSync(dir, { recursive: true, force: true }));
+    } else {
+      this.proc = new SupervisedProcess({
+        command: options.nodePath,
+        args: [`--max-old-space-size=${heapMb}`, HOST, options.format, ...(options.warmupFile ? [options.warmupFile] : [])],
+        cwd: '/',
+        env,
+        extraPipes: 1,
+        onLog,
+      });
+    }
     this.ready = new Promise<void>((resolve, reject) => {
       this.resolveReady = resolve;
       void this.proc.exited.then(() => reject(new Error('the model host exited')));
@@ -86,6 +139,22 @@ export class HostProcess {
 
   get exited(): Promise<InstanceExit> {
     return this.proc.exited;
+  }
+
+  /**
+   * The path under which this host reads a model file: the file itself, or (sandboxed) a hard link
+   * to it in the host's own /var/task, which it sees and nothing else of the bundle.
+   */
+  place(modelFile: string): string {
+    if (this.cellDir === undefined) return modelFile;
+    const name = basename(modelFile);
+    const target = join(this.cellDir, 'task', name);
+    try {
+      linkSync(modelFile, target);
+    } catch {
+      copyFileSync(modelFile, target); // another file system, or hard links not allowed here
+    }
+    return `${TASK_ROOT}/${name}`;
   }
 
   /** Claim this process for one instance (a spare is handed out once). */

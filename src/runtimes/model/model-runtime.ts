@@ -10,6 +10,8 @@ import { StemCellPool } from '../stem-cells/stem-cell-pool.js';
 import { StemCells } from '../stem-cells/stem-cells.js';
 import type { ModelFormat } from '../../models/codecs/signature.js';
 import { HostProcess } from './host-process.js';
+import type { HostSandboxing } from './host-process.js';
+import type { Sandbox } from '../sandbox/sandbox.js';
 import { checkModelHandler, resolveModelFile } from './model-files.js';
 import type { LoadHead } from './protocol.js';
 
@@ -21,6 +23,10 @@ export interface ModelRuntimeOptions {
   readonly validateTimeoutMs?: number;
   /** The platform's stem cells (spare hosts are the model runtime's); absent: spares on, with their own budget. */
   readonly stemCells?: StemCells;
+  /** Every host in its own sandbox (default: none). */
+  readonly sandbox?: Sandbox;
+  /** Sandboxed hosts: where each gets its own task folder (required with an enabled sandbox). */
+  readonly cellsDir?: string;
 }
 
 /** What a warmed-up spare host holds before it loads a model (resident size measured on this machine), until measured. */
@@ -46,9 +52,12 @@ export class ModelRuntime implements Runtime {
   private readonly nodePath: string;
   private readonly spares: StemCellPool<HostProcess>;
   private readonly validateTimeoutMs: number;
+  private readonly sandboxing: HostSandboxing | undefined;
 
   constructor(options: ModelRuntimeOptions = {}) {
     this.nodePath = options.nodePath ?? process.execPath;
+    if (options.sandbox?.enabled && !options.cellsDir) throw new Error('a sandboxed model runtime needs a folder for its hosts');
+    this.sandboxing = options.sandbox?.enabled ? { sandbox: options.sandbox, cellsDir: options.cellsDir! } : undefined;
     this.validateTimeoutMs = options.validateTimeoutMs ?? 60_000;
     const spareKinds = options.spareKinds ?? sparesFromEnv(process.env.MODELFN_MODEL_SPARES) ?? 2;
     // Spare hosts are the model runtime's stem cells: one per (format, memory size), for the most recently used kinds.
@@ -57,7 +66,7 @@ export class ModelRuntime implements Runtime {
       hub: options.stemCells ?? new StemCells({ enabled: true, budgetMb: 4096 }),
       spawn: (key) => {
         const { format, memoryMb } = parseKind(key);
-        return new HostProcess({ nodePath: this.nodePath, format, memoryMb, warmupFile: WARMUP[format] });
+        return new HostProcess({ nodePath: this.nodePath, format, memoryMb, warmupFile: WARMUP[format], ...(this.sandboxing ? { sandbox: this.sandboxing } : {}) });
       },
       estimateMb: () => SPARE_ESTIMATE_MB,
       perKind: 1,
@@ -76,7 +85,7 @@ export class ModelRuntime implements Runtime {
     const host = this.spares.take(kindOf(format, config.memoryMb)) ?? this.spawn(format, config.memoryMb);
     host.claim(() => undefined);
     try {
-      const ready = await host.load(loadHead(path, format, config, '$LATEST'), this.validateTimeoutMs);
+      const ready = await host.load(loadHead(host.place(path), format, config, '$LATEST'), this.validateTimeoutMs);
       return { model: ready.signature };
     } catch (err) {
       if (err instanceof InitFailure) {
@@ -99,7 +108,7 @@ export class ModelRuntime implements Runtime {
     const host = spare ?? this.spawn(format, config.memoryMb);
     host.claim(spec.onLog);
     const started = performance.now();
-    const ready = await host.load(loadHead(path, format, config, config.version), spec.initTimeoutMs);
+    const ready = await host.load(loadHead(host.place(path), format, config, config.version), spec.initTimeoutMs);
     const done = performance.now();
     const totalMs = done - started;
     spec.onLog({
@@ -128,7 +137,7 @@ export class ModelRuntime implements Runtime {
   }
 
   private spawn(format: 'onnx' | 'sklearn', memoryMb: number): HostProcess {
-    return new HostProcess({ nodePath: this.nodePath, format, memoryMb });
+    return new HostProcess({ nodePath: this.nodePath, format, memoryMb, ...(this.sandboxing ? { sandbox: this.sandboxing } : {}) });
   }
 }
 

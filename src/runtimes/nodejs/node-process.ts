@@ -1,15 +1,30 @@
 import type { Socket } from 'node:net';
+import { dirname } from 'node:path';
 import { SupervisedProcess } from '../process/child-process.js';
 import type { InstanceLogLine } from '../runtime.js';
 import { fromPackageRoot } from '../../shared/paths.js';
+import { RUNTIME_ROOT, esmMarker, executableMounts } from '../sandbox/sandbox.js';
+import type { Sandbox } from '../sandbox/sandbox.js';
+import { processLimits } from '../sandbox/limits.js';
 import { FrameDecoder } from './bootstrap/frames.js';
 import type { Frame } from './bootstrap/frames.js';
 
 export const BOOTSTRAP = fromPackageRoot('dist', 'src', 'runtimes', 'nodejs', 'bootstrap', 'index.js');
+/** The bootstrap's folder inside a sandbox. */
+const SANDBOX_BOOTSTRAP_DIR = `${RUNTIME_ROOT}/nodejs/bootstrap`;
 
 /** V8's old-space cap for a memory size: most runaway allocations stay inside the function's memory. */
 export function heapMbFor(memoryMb: number): number {
   return Math.max(32, Math.floor(memoryMb * 0.85));
+}
+
+/** Where a Node.js process runs: its own sandbox (the code or a stem cell's empty folder at /var/task), or none. */
+export interface NodeSandboxing {
+  readonly sandbox: Sandbox;
+  /** Host folder shown at /var/task. */
+  readonly taskDir: string;
+  readonly network: 'allow' | 'deny';
+  readonly tmpSizeMb: number;
 }
 
 /**
@@ -22,16 +37,25 @@ export class NodeProcess {
   onFrame: (frame: Frame) => void = () => undefined;
   onLog: (line: InstanceLogLine) => void = () => undefined;
 
-  constructor(nodePath: string, memoryMb: number, cwd: string, env: Readonly<Record<string, string>>) {
+  constructor(nodePath: string, memoryMb: number, cwd: string, env: Readonly<Record<string, string>>, sandboxing?: NodeSandboxing) {
     // The RSS watchdog covers native memory (Buffers) that the heap cap does not see.
-    this.proc = new SupervisedProcess({
-      command: nodePath,
-      args: [`--max-old-space-size=${heapMbFor(memoryMb)}`, '--enable-source-maps', BOOTSTRAP],
-      cwd,
-      env,
-      extraPipes: 1,
-      onLog: (line) => this.onLog(line),
-    });
+    const flags = [`--max-old-space-size=${heapMbFor(memoryMb)}`, '--enable-source-maps'];
+    const onLog = (line: InstanceLogLine) => this.onLog(line);
+    this.proc = sandboxing
+      ? sandboxing.sandbox.spawn({
+          taskDir: sandboxing.taskDir,
+          mounts: [...executableMounts(nodePath), { source: dirname(BOOTSTRAP), target: SANDBOX_BOOTSTRAP_DIR }, esmMarker(RUNTIME_ROOT)],
+          network: sandboxing.network,
+          tmpSizeMb: sandboxing.tmpSizeMb,
+          limits: processLimits('nodejs', memoryMb, sandboxing.tmpSizeMb),
+          command: nodePath,
+          args: [...flags, `${SANDBOX_BOOTSTRAP_DIR}/index.js`],
+          cwd,
+          env,
+          extraPipes: 1,
+          onLog,
+        })
+      : new SupervisedProcess({ command: nodePath, args: [...flags, BOOTSTRAP], cwd, env, extraPipes: 1, onLog });
     this.channel = this.proc.child.stdio[3] as Socket;
     const decoder = new FrameDecoder((frame) => this.onFrame(frame));
     this.channel.on('data', (chunk: Buffer) => {

@@ -9,6 +9,9 @@ import { FRAME, encodeFrame } from './bootstrap/frames.js';
 import type { Frame } from './bootstrap/frames.js';
 import { NodeProcess } from './node-process.js';
 import { NodeStemCell, stemCellBlocker } from './stem-cell.js';
+import { TASK_ROOT } from '../sandbox/bwrap-args.js';
+import { DEFAULT_TMP_MB, networkOf, tmpSizeOf } from '../sandbox/limits.js';
+import { Sandbox } from '../sandbox/sandbox.js';
 
 export interface NodejsRuntimeOptions {
   readonly nodePath?: string;
@@ -18,6 +21,10 @@ export interface NodejsRuntimeOptions {
   readonly stemCellsPerSize?: number;
   /** Memory sizes kept (default 2, the most recently used). */
   readonly stemCellSizes?: number;
+  /** Every process in its own sandbox (default: none). */
+  readonly sandbox?: Sandbox;
+  /** Sandboxed stem cells: where each gets its own task folder (required with an enabled sandbox). */
+  readonly cellsDir?: string;
 }
 
 /** What a Node.js stem cell holds before it takes a function (resident size, measured on this machine). */
@@ -34,14 +41,18 @@ export class NodejsRuntime implements Runtime {
   readonly identifiers = ['nodejs20.x', 'nodejs22.x', 'nodejs18.x'];
   private readonly nodePath: string;
   private readonly stemCells: StemCellPool<NodeStemCell>;
+  private readonly sandbox: Sandbox;
 
   constructor(options: NodejsRuntimeOptions | string = {}) {
     const o = typeof options === 'string' ? { nodePath: options } : options;
     this.nodePath = o.nodePath ?? process.execPath;
+    this.sandbox = o.sandbox ?? Sandbox.none();
+    if (this.sandbox.enabled && !o.cellsDir) throw new Error('a sandboxed Node.js runtime needs a folder for its stem cells');
+    const cells = this.sandbox.enabled ? { sandbox: this.sandbox, cellsDir: o.cellsDir! } : undefined;
     this.stemCells = new StemCellPool<NodeStemCell>({
       runtime: this.family,
       hub: o.stemCells ?? StemCells.off(),
-      spawn: (key) => new NodeStemCell(this.nodePath, Number(key)),
+      spawn: (key) => new NodeStemCell(this.nodePath, Number(key), cells),
       estimateMb: () => STEM_CELL_ESTIMATE_MB,
       perKind: o.stemCellsPerSize ?? 2,
       maxKinds: o.stemCellSizes ?? 2,
@@ -73,18 +84,30 @@ export class NodejsRuntime implements Runtime {
   }
 
   async start(spec: InstanceSpec): Promise<Instance> {
-    const cell = stemCellBlocker(spec.config.environment) ? undefined : this.stemCells.take(String(spec.config.memoryMb));
+    const sandboxed = this.sandbox.enabled;
+    const network = networkOf(spec.config);
+    const tmpSizeMb = tmpSizeOf(spec.config);
+    // A sandboxed stem cell was started with the usual network and /tmp: a function that differs gets its own.
+    const blocked = stemCellBlocker(spec.config.environment) !== undefined || (sandboxed && (network !== 'allow' || tmpSizeMb !== DEFAULT_TMP_MB));
+    let cell = blocked ? undefined : this.stemCells.take(String(spec.config.memoryMb));
+    if (cell && !cell.fill(spec.codeDir)) {
+      cell.kill();
+      cell = undefined;
+    }
+    // Inside a sandbox the code is at /var/task (the environment already says so).
+    const codeDir = sandboxed ? TASK_ROOT : spec.codeDir;
     if (cell) {
       // The stem cell takes the function: its environment wholesale and its working directory,
       // then it loads the handler (the bootstrap does it in that order, before any user code).
       const sentAt = performance.timeOrigin + performance.now();
       const instance = new NodejsInstance(spec, cell.process, sentAt, true);
-      cell.process.channel.write(encodeFrame(FRAME.specialize, JSON.stringify({ env: { ...spec.env, NODE_OPTIONS: '' }, cwd: spec.codeDir })));
+      cell.process.channel.write(encodeFrame(FRAME.specialize, JSON.stringify({ env: { ...spec.env, NODE_OPTIONS: '' }, cwd: codeDir })));
       await instance.ready(spec.initTimeoutMs);
       return instance;
     }
     const spawnedAt = performance.timeOrigin + performance.now();
-    const node = new NodeProcess(this.nodePath, spec.config.memoryMb, spec.codeDir, { ...spec.env, MODELFN_CHANNEL_FD: '3', NODE_OPTIONS: '' });
+    const sandboxing = sandboxed ? { sandbox: this.sandbox, taskDir: spec.codeDir, network, tmpSizeMb } : undefined;
+    const node = new NodeProcess(this.nodePath, spec.config.memoryMb, codeDir, { ...spec.env, MODELFN_CHANNEL_FD: '3', NODE_OPTIONS: '' }, sandboxing);
     const instance = new NodejsInstance(spec, node, spawnedAt, false);
     await instance.ready(spec.initTimeoutMs);
     return instance;

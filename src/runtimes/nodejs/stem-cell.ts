@@ -1,7 +1,19 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { InstanceExit } from '../runtime.js';
+import { DEFAULT_TMP_MB } from '../sandbox/limits.js';
+import type { Sandbox } from '../sandbox/sandbox.js';
+import { linkTree } from '../sandbox/task-dir.js';
 import type { StemCell } from '../stem-cells/stem-cell-pool.js';
 import { FRAME } from './bootstrap/frames.js';
 import { NodeProcess } from './node-process.js';
+
+/** Sandboxed stem cells: the sandbox, and the folder under which each cell gets its own (empty) task folder. */
+export interface StemCellSandboxing {
+  readonly sandbox: Sandbox;
+  readonly cellsDir: string;
+}
 
 /**
  * A started, generic Node.js runtime process: the bootstrap is loaded and waits for a
@@ -12,12 +24,19 @@ import { NodeProcess } from './node-process.js';
 export class NodeStemCell implements StemCell {
   readonly process: NodeProcess;
   readonly ready: Promise<void>;
+  /**
+   * Sandboxed: the host folder shown read-only at /var/task, empty until a function takes the cell
+   * (then filled with that function's code, see fill()). The cell starts with the network and the
+   * /tmp size of most functions (allowed, 512 MB): functions that differ take a new process.
+   */
+  private readonly cellDir: string | undefined;
 
   constructor(
     nodePath: string,
     readonly memoryMb: number,
+    sandboxing?: StemCellSandboxing,
   ) {
-    this.process = new NodeProcess(nodePath, memoryMb, '/', {
+    const env = {
       PATH: '/usr/local/bin:/usr/bin:/bin',
       LANG: 'en_US.UTF-8',
       TZ: ':UTC',
@@ -25,7 +44,22 @@ export class NodeStemCell implements StemCell {
       MODELFN_CHANNEL_FD: '3',
       MODELFN_STEM_CELL: '1',
       NODE_OPTIONS: '',
-    });
+    };
+    if (sandboxing) {
+      this.cellDir = join(sandboxing.cellsDir, randomBytes(8).toString('hex'));
+      mkdirSync(join(this.cellDir, 'task'), { recursive: true, mode: 0o755 });
+    }
+    this.process = new NodeProcess(
+      nodePath,
+      memoryMb,
+      '/',
+      env,
+      sandboxing && this.cellDir ? { sandbox: sandboxing.sandbox, taskDir: join(this.cellDir, 'task'), network: 'allow', tmpSizeMb: DEFAULT_TMP_MB } : undefined,
+    );
+    if (this.cellDir) {
+      const dir = this.cellDir;
+      void this.process.proc.exited.then(() => rmSync(dir, { recursive: true, force: true }));
+    }
     this.ready = new Promise<void>((resolve, reject) => {
       this.process.onFrame = (frame) => {
         if (frame.type === FRAME.stemReady) resolve();
@@ -50,6 +84,16 @@ export class NodeStemCell implements StemCell {
 
   kill(): void {
     this.process.proc.kill();
+  }
+
+  /** Whether the cell runs in its own sandbox (its code must be filled in before it specialises). */
+  get sandboxed(): boolean {
+    return this.cellDir !== undefined;
+  }
+
+  /** Sandboxed: show the function's code at the cell's /var/task; false when it cannot (then use a new process). */
+  fill(codeDir: string): boolean {
+    return this.cellDir === undefined || linkTree(codeDir, join(this.cellDir, 'task'));
   }
 }
 

@@ -11,6 +11,8 @@ export interface SpawnSpec {
   /** Extra pipes after stdin/stdout/stderr (fd 3, 4, ...). */
   readonly extraPipes?: number;
   readonly onLog: (line: InstanceLogLine) => void;
+  /** How the spawned program's exit reads as the runtime's (a sandbox reports its runtime's signal as 128+N). */
+  readonly mapExit?: (exit: InstanceExit) => InstanceExit;
 }
 
 /**
@@ -40,7 +42,7 @@ export class SupervisedProcess {
     this.exited = new Promise((resolve) => {
       const done = (code: number | null, signal: NodeJS.Signals | null) => {
         if (this.exitInfo) return;
-        this.exitInfo = { code, signal };
+        this.exitInfo = spec.mapExit ? spec.mapExit({ code, signal }) : { code, signal };
         resolve(this.exitInfo);
       };
       this.child.once('exit', done);
@@ -49,6 +51,7 @@ export class SupervisedProcess {
     });
   }
 
+  /** The runtime's process (the spawned one; a sandbox reports the process it runs inside). */
   get pid(): number | undefined {
     return this.child.pid;
   }

@@ -1,3 +1,5 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fromPackageRoot } from '../../shared/paths.js';
 import { ModelfnError } from '../../shared/errors.js';
@@ -9,12 +11,20 @@ import { residentMb } from '../stem-cells/stem-cells.js';
 import type { StemCells } from '../stem-cells/stem-cells.js';
 import { RuntimeApiEndpoint, RuntimeApiInstance } from '../runtime-api/runtime-api-instance.js';
 import type { ProcessHandle } from '../runtime-api/runtime-api-instance.js';
+import { API_DIR, RUNTIME_ROOT, SANDBOX_GID, SANDBOX_UID, TASK_ROOT } from '../sandbox/bwrap-args.js';
+import { networkOf, processLimits, tmpSizeOf } from '../sandbox/limits.js';
+import type { Sandbox} from '../sandbox/sandbox.js';
+import { executableMounts } from '../sandbox/sandbox.js';
+import { SandboxedFork } from './sandboxed-fork.js';
 import { forkBlocker } from './fork-eligibility.js';
 import { DEFAULT_PYTHON_CANDIDATES, PYTHON_IDENTIFIERS, findExecutable, resolvePython } from './interpreter.js';
 import { Zygote } from './zygote.js';
 import type { ZygoteInfo } from './zygote.js';
 
-const BOOTSTRAP = fromPackageRoot('src', 'runtimes', 'python', 'bootstrap', 'modelfn_bootstrap.py');
+const BOOTSTRAP_DIR = fromPackageRoot('src', 'runtimes', 'python', 'bootstrap');
+const BOOTSTRAP = join(BOOTSTRAP_DIR, 'modelfn_bootstrap.py');
+/** The bootstrap folder inside a sandbox. */
+const SANDBOX_BOOTSTRAP_DIR = `${RUNTIME_ROOT}/python`;
 
 /** Modules worth importing once in the zygote: what scikit-learn model handlers use. */
 export const DEFAULT_PYTHON_PRELOAD = [
@@ -44,6 +54,8 @@ export interface PythonRuntimeOptions {
    * it is counted in their memory budget (and not started when it does not fit).
    */
   readonly stemCells?: StemCells;
+  /** Every instance in its own sandbox (default: none); forked instances enter theirs (modelfn_zygote.py). */
+  readonly sandbox?: Sandbox;
 }
 
 /** What the zygote holds after importing the default modules (about 110 MB measured), until measured. */
@@ -123,15 +135,22 @@ export class PythonRuntime implements Runtime {
     const python = this.interpreter;
     if (!python) throw new InitFailure({ errorType: 'Runtime.InvalidEntrypoint', errorMessage: 'no Python interpreter is configured on this platform' });
     const phases = new InitPhasesListener(spec.onLog);
-    const endpoint = await RuntimeApiEndpoint.open({ onLog: phases.onLog });
+    // A sandbox without a network reaches its Runtime API over a unix socket in a folder only it mounts.
+    const sandbox = this.options.sandbox?.enabled ? this.options.sandbox : undefined;
+    const apiDir = sandbox && networkOf(spec.config) === 'deny' ? join(dirname(spec.tmpDir), 'api') : undefined;
+    if (apiDir) await mkdir(apiDir, { recursive: true, mode: 0o755 });
+    const endpoint = await RuntimeApiEndpoint.open({
+      onLog: phases.onLog,
+      ...(apiDir ? { socket: { hostPath: join(apiDir, 'runtime.sock'), sandboxPath: `${API_DIR}/runtime.sock` } } : {}),
+    });
     let proc: ProcessHandle | undefined;
     try {
       const env = { ...spec.env, AWS_LAMBDA_RUNTIME_API: endpoint.address };
       const startedAt = performance.timeOrigin + performance.now();
-      const forked = await this.fork(spec, env);
+      const forked = await this.fork(spec, env, endpoint.hostAddress, apiDir);
       if (forked) this.forks++;
       else this.fresh++;
-      proc = forked ?? this.spawn(python, spec, env, phases.onLog);
+      proc = forked ?? this.spawn(python, spec, env, phases.onLog, apiDir);
       const instance = new PythonInstance(spec.id, endpoint, proc);
       await instance.ready(spec.initTimeoutMs);
       instance.initPhases = await phases.read(startedAt, forked !== undefined);
@@ -164,12 +183,53 @@ export class PythonRuntime implements Runtime {
     });
   }
 
-  private spawn(python: string, spec: InstanceSpec, env: Record<string, string>, onLog: (line: InstanceLogLine) => void): ProcessHandle {
-    return new SupervisedProcess({ command: python, args: ['-B', '-u', BOOTSTRAP], cwd: spec.codeDir, env, onLog });
+  private spawn(python: string, spec: InstanceSpec, env: Record<string, string>, onLog: (line: InstanceLogLine) => void, apiDir: string | undefined): ProcessHandle {
+    const sandbox = this.options.sandbox;
+    if (!sandbox?.enabled) return new SupervisedProcess({ command: python, args: ['-B', '-u', BOOTSTRAP], cwd: spec.codeDir, env, onLog });
+    return sandbox.spawn({
+      taskDir: spec.codeDir,
+      mounts: [...executableMounts(python), { source: BOOTSTRAP_DIR, target: SANDBOX_BOOTSTRAP_DIR }],
+      ...(apiDir ? { apiDir } : {}),
+      network: networkOf(spec.config),
+      tmpSizeMb: tmpSizeOf(spec.config),
+      limits: processLimits('python', spec.config.memoryMb, tmpSizeOf(spec.config)),
+      command: python,
+      args: ['-B', '-u', `${SANDBOX_BOOTSTRAP_DIR}/modelfn_bootstrap.py`],
+      cwd: TASK_ROOT,
+      env,
+      onLog,
+    });
+  }
+
+  /**
+   * Sandboxed: the instance's sandbox, holding a placeholder process until the forked child has
+   * joined it (same namespaces, mounts and limits as a fresh interpreter's sandbox).
+   */
+  private async holder(spec: InstanceSpec, apiDir: string | undefined) {
+    const sandbox = this.options.sandbox!;
+    const holder = sandbox.spawn({
+      taskDir: spec.codeDir,
+      mounts: [],
+      ...(apiDir ? { apiDir } : {}),
+      network: networkOf(spec.config),
+      tmpSizeMb: tmpSizeOf(spec.config),
+      limits: processLimits('python', spec.config.memoryMb, tmpSizeOf(spec.config)),
+      command: '/usr/bin/sleep',
+      args: ['infinity'],
+      cwd: TASK_ROOT,
+      env: { PATH: '/usr/bin:/bin' },
+      onLog: () => undefined,
+    });
+    try {
+      return { holder, pids: await holder.started };
+    } catch (err) {
+      holder.kill();
+      throw err;
+    }
   }
 
   /** A process forked from the zygote, or undefined when this start must use a fresh interpreter. */
-  private async fork(spec: InstanceSpec, env: Record<string, string>): Promise<ProcessHandle | undefined> {
+  private async fork(spec: InstanceSpec, env: Record<string, string>, logAddress: string, apiDir: string | undefined): Promise<ProcessHandle | undefined> {
     const zygote = this.zygote();
     if (!zygote) return undefined;
     const info: ZygoteInfo | undefined = zygote.ready;
@@ -180,11 +240,34 @@ export class PythonRuntime implements Runtime {
     }
     if (info.threads > 1) return undefined;
     if (await forkBlocker(spec.config.environment, spec.codeDir, info)) return undefined;
+    const sandboxed = this.options.sandbox?.enabled === true;
+    let held: Awaited<ReturnType<PythonRuntime['holder']>> | undefined;
     try {
-      const child = await zygote.fork({ id: spec.id, env, cwd: spec.codeDir });
+      if (!sandboxed) {
+        const child = await zygote.fork({ id: spec.id, env, cwd: spec.codeDir });
+        this.measureZygote(zygote);
+        return child;
+      }
+      held = await this.holder(spec, apiDir);
+      const limits = processLimits('python', spec.config.memoryMb, tmpSizeOf(spec.config));
+      const waiter = await zygote.fork({
+        id: spec.id,
+        env,
+        cwd: TASK_ROOT,
+        log: logAddress,
+        sandbox: {
+          pid: held.pids.runtime,
+          uid: SANDBOX_UID,
+          gid: SANDBOX_GID,
+          processes: limits.processes,
+          ...(limits.dataMb ? { dataBytes: limits.dataMb * 1024 * 1024 } : {}),
+          ...(held.holder.cgroup ? { cgroupProcs: held.holder.cgroup.procsFile } : {}),
+        },
+      });
       this.measureZygote(zygote);
-      return child;
+      return new SandboxedFork(waiter, held.holder);
     } catch (err) {
+      held?.holder.kill();
       this.options.log?.('warn', `python zygote fork failed, starting a fresh interpreter: ${(err as Error).message}`);
       return undefined;
     }

@@ -34,6 +34,22 @@ export interface ForkRequest {
   readonly id: string;
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
+  /** The instance's sandbox, which the forked child enters before any function code runs (see modelfn_zygote.py). */
+  readonly sandbox?: ForkSandbox;
+  /** The Runtime API's address as the zygote sees it (for the log streams), when it differs from the instance's. */
+  readonly log?: string;
+}
+
+export interface ForkSandbox {
+  /** Host pid of a process inside the sandbox (the placeholder): its namespaces are joined. */
+  readonly pid: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** RLIMIT_NPROC and RLIMIT_DATA (bytes) of the instance. */
+  readonly processes: number;
+  readonly dataBytes?: number;
+  /** The sandbox's memory cgroup: the forked process joins it (writes its pid here) before it forks the instance. */
+  readonly cgroupProcs?: string;
 }
 
 interface Pending {
@@ -89,7 +105,7 @@ export class Zygote {
     const channel = this.channel;
     return new Promise<ForkedProcess>((resolve, reject) => {
       this.pending.set(request.id, { resolve, reject });
-      channel.write(`${JSON.stringify({ op: 'fork', id: request.id, env: request.env, cwd: request.cwd })}\n`);
+      channel.write(`${JSON.stringify({ op: 'fork', id: request.id, env: request.env, cwd: request.cwd, sandbox: request.sandbox, log: request.log })}\n`);
     });
   }
 

@@ -21,15 +21,26 @@ import { open, readdir } from 'node:fs/promises';
  * 5 ms when the whole session must be scanned (~85 processes; a curl bootstrap pays it for each
  * request, next to curl's own start-up).
  */
-export async function connectionOwnedBySession(clientPort: number, serverPort: number, sessionLeader: number): Promise<boolean> {
+export async function connectionOwnedBySession(clientPort: number, serverPort: number, owner: number | PeerOwner): Promise<boolean> {
+  const { pid, session } = typeof owner === 'number' ? { pid: owner, session: owner } : owner;
   const inode = await clientSocketInode(clientPort, serverPort);
   if (inode === undefined) return false;
   const target = `socket:[${inode}]`;
-  if (await holdsSocket(sessionLeader, target)) return true;
-  for (const pid of await sessionMembers(sessionLeader)) {
-    if (pid !== sessionLeader && (await holdsSocket(pid, target))) return true;
+  if (await holdsSocket(pid, target)) return true;
+  for (const member of await sessionMembers(session)) {
+    if (member !== pid && (await holdsSocket(member, target))) return true;
   }
   return false;
+}
+
+/**
+ * Whose connections an instance's Runtime API accepts: the runtime process (checked first), or any
+ * process of the session (a sandboxed runtime's session is led by the sandbox's pid 1; a forked
+ * Python instance's by the process the zygote forked). Host pids.
+ */
+export interface PeerOwner {
+  readonly pid: number;
+  readonly session: number;
 }
 
 /** The inode of the client end of 127.0.0.1:clientPort -> 127.0.0.1:serverPort, from /proc/net/tcp. */

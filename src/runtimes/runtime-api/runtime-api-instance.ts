@@ -5,10 +5,17 @@ import { InitFailure, InstanceDied, describeExit } from '../runtime.js';
 import { InvocationSession } from './invocation-session.js';
 import { RuntimeApiServer } from './runtime-api-server.js';
 import type { PeerVerifier } from './runtime-api-server.js';
+import type { PeerOwner } from './peer-check.js';
 
 /** A runtime process as the Runtime API instance sees it: spawned directly or forked by a zygote. */
 export interface ProcessHandle {
   readonly pid: number | undefined;
+  /**
+   * The process whose connections the Runtime API accepts and the session they may also come
+   * from, when that is known only later or differs from `pid` (a sandbox: the runtime inside, and
+   * the sandbox's pid 1 that leads the session). Absent: `pid`, which leads its own session.
+   */
+  readonly peerOwner?: Promise<PeerOwner>;
   readonly hasExited: boolean;
   readonly exited: Promise<InstanceExit>;
   /** SIGKILL the process and its group; safe to call more than once. */
@@ -19,6 +26,8 @@ export interface RuntimeApiEndpointOptions {
   readonly onLog: (line: InstanceLogLine) => void;
   readonly maxBodyBytes?: number;
   readonly verifyPeer?: PeerVerifier;
+  /** A unix socket instead of loopback TCP (a sandbox without a network): its path on the host and inside. */
+  readonly socket?: { readonly hostPath: string; readonly sandboxPath: string };
 }
 
 /** Log streams of a dead process are read for this long at most (a grandchild may hold them open). */
@@ -60,6 +69,7 @@ export class RuntimeApiEndpoint {
     readonly server: RuntimeApiServer,
     readonly session: InvocationSession,
     private readonly logs: LogStreams,
+    private readonly sandboxPath?: string,
   ) {}
 
   static async open(options: RuntimeApiEndpointOptions): Promise<RuntimeApiEndpoint> {
@@ -70,11 +80,18 @@ export class RuntimeApiEndpoint {
       maxBodyBytes: options.maxBodyBytes,
       verifyPeer: options.verifyPeer,
       onLogStream: (stream, socket) => logs.attach(stream, socket),
+      ...(options.socket ? { socketPath: options.socket.hostPath } : {}),
     });
-    return new RuntimeApiEndpoint(server, session, logs);
+    return new RuntimeApiEndpoint(server, session, logs, options.socket?.sandboxPath);
   }
 
+  /** AWS_LAMBDA_RUNTIME_API as the instance sees it (host:port, or unix:<path inside its sandbox>). */
   get address(): string {
+    return this.sandboxPath !== undefined ? `unix:${this.sandboxPath}` : this.server.address;
+  }
+
+  /** The same address as the platform's own processes see it (the Python zygote opens log streams there). */
+  get hostAddress(): string {
     return this.server.address;
   }
 
@@ -96,7 +113,8 @@ export class RuntimeApiInstance implements Instance {
     private readonly endpoint: RuntimeApiEndpoint,
     private readonly proc: ProcessHandle,
   ) {
-    if (proc.pid !== undefined) endpoint.server.setOwner(proc.pid);
+    if (proc.peerOwner) proc.peerOwner.then((owner) => endpoint.server.setOwner(owner), () => undefined);
+    else if (proc.pid !== undefined) endpoint.server.setOwner(proc.pid);
     void proc.exited.then((exit) => this.onExit(exit));
   }
 

@@ -1,3 +1,4 @@
+import { chmod } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -5,6 +6,7 @@ import type { InvokeRequest } from '../runtime.js';
 import { parseErrorBody } from './error-body.js';
 import type { Answer, InvocationSession, NextWaiter } from './invocation-session.js';
 import { connectionOwnedBySession } from './peer-check.js';
+import type { PeerOwner } from './peer-check.js';
 
 /** Lambda's limit for a synchronous response, as the runtime interface emulator enforces it. */
 export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100;
@@ -15,7 +17,7 @@ const PREFIX = '/2018-06-01/runtime/';
 export const LOG_STREAM_PATH = '/_modelfn/log/';
 
 /** Checks that the client port of a new connection belongs to the instance. */
-export type PeerVerifier = (clientPort: number, serverPort: number, owner: number) => Promise<boolean>;
+export type PeerVerifier = (clientPort: number, serverPort: number, owner: number | PeerOwner) => Promise<boolean>;
 
 export interface RuntimeApiServerOptions {
   readonly session: InvocationSession;
@@ -24,6 +26,12 @@ export interface RuntimeApiServerOptions {
   readonly verifyPeer?: PeerVerifier;
   /** A raw byte stream of the instance's stdout or stderr (forked instances). */
   readonly onLogStream?: (stream: 'stdout' | 'stderr', socket: Socket) => void;
+  /**
+   * Listen on this unix socket instead of loopback TCP: the Runtime API of a sandbox without a
+   * network, whose folder is mounted into that sandbox alone (so no peer check is needed: no
+   * other instance can name the socket).
+   */
+  readonly socketPath?: string;
 }
 
 /**
@@ -42,8 +50,8 @@ export class RuntimeApiServer {
   private readonly verifyPeer: PeerVerifier;
   private readonly checks = new WeakMap<Socket, Promise<boolean>>();
   private readonly sockets = new Set<Socket>();
-  private owner: Promise<number | undefined>;
-  private setOwnerPid: (pid: number | undefined) => void = () => undefined;
+  private owner: Promise<number | PeerOwner | undefined>;
+  private setOwnerPid: (owner: number | PeerOwner | undefined) => void = () => undefined;
   private closed = false;
 
   private constructor(
@@ -73,27 +81,32 @@ export class RuntimeApiServer {
     server.on('clientError', (_err, socket: Socket) => socket.destroy());
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
+      const listening = () => {
         server.off('error', reject);
         resolve();
-      });
+      };
+      if (options.socketPath !== undefined) server.listen(options.socketPath, listening);
+      else server.listen(0, '127.0.0.1', listening);
     });
+    // The sandbox's user is not the platform's: it must be allowed to connect.
+    if (options.socketPath !== undefined) await chmod(options.socketPath, 0o666);
     return api;
   }
 
-  /** host:port, the value of AWS_LAMBDA_RUNTIME_API. */
+  /** host:port, the value of AWS_LAMBDA_RUNTIME_API (unix:<path> for a unix socket, as the platform sees it). */
   get address(): string {
+    if (this.options.socketPath !== undefined) return `unix:${this.options.socketPath}`;
     const { address, port } = this.server.address() as AddressInfo;
     return `${address}:${port}`;
   }
 
   get port(): number {
-    return (this.server.address() as AddressInfo).port;
+    return this.options.socketPath !== undefined ? 0 : (this.server.address() as AddressInfo).port;
   }
 
-  /** The instance's process (its session leader); connections wait until it is known. */
-  setOwner(pid: number): void {
-    this.setOwnerPid(pid);
+  /** The instance's process (its session leader, or the process and its session); connections wait until it is known. */
+  setOwner(owner: number | PeerOwner): void {
+    this.setOwnerPid(owner);
   }
 
   close(): void {
@@ -113,9 +126,10 @@ export class RuntimeApiServer {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     const clientPort = socket.remotePort;
-    const check = this.owner.then((owner) =>
-      owner === undefined || clientPort === undefined ? false : this.verifyPeer(clientPort, this.port, owner).catch(() => false),
-    );
+    const check =
+      this.options.socketPath !== undefined
+        ? Promise.resolve(true)
+        : this.owner.then((owner) => (owner === undefined || clientPort === undefined ? false : this.verifyPeer(clientPort, this.port, owner).catch(() => false)));
     this.checks.set(socket, check);
   }
 

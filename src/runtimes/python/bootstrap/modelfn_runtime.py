@@ -21,6 +21,7 @@ import io
 import json
 import logging
 import os
+import socket
 import sys
 import time
 import traceback
@@ -52,19 +53,37 @@ class FaultException(Exception):
 # ---- the Runtime API client ---------------------------------------------------------------------
 
 
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP over a unix socket: the Runtime API of a sandbox without a network (address "unix:/path")."""
+
+    def __init__(self, path):
+        super().__init__("localhost")
+        self.socket_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(self.socket_path)
+
+
 class RuntimeClient:
     """One persistent HTTP/1.1 connection to the platform (no timeout: /next is a long poll)."""
 
     def __init__(self, address):
+        self.socket_path = address[len("unix:"):] if address.startswith("unix:") else None
         host, _, port = address.rpartition(":")
         self.host = host
-        self.port = int(port)
+        self.port = int(port) if self.socket_path is None else 0
         self.conn = None
+
+    def _connect(self):
+        if self.socket_path is not None:
+            return UnixHTTPConnection(self.socket_path)
+        return http.client.HTTPConnection(self.host, self.port)
 
     def _request(self, method, path, body=None, headers=None):
         for attempt in (0, 1):
             if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.host, self.port)
+                self.conn = self._connect()
             try:
                 self.conn.request(method, API + path, body=body, headers=headers or {})
                 response = self.conn.getresponse()

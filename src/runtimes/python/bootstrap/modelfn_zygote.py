@@ -8,7 +8,7 @@ platform.
 Protocol: JSON lines over fd 3 (a socket pair with the platform).
   zygote -> platform  {"op": "ready", "pid", "python": "3.11", "loaded": [...], "failed": {...},
                        "modules": [top-level third-party modules now in sys.modules], "threads"}
-  platform -> zygote  {"op": "fork", "id", "env": {...}, "cwd"}
+  platform -> zygote  {"op": "fork", "id", "env": {...}, "cwd", ["sandbox": {...}, "log": address]}
   zygote -> platform  {"op": "forked", "id", "pid"} | {"op": "fork-failed", "id", "error"}
   zygote -> platform  {"op": "exit", "pid", "code", "signal"}   (the zygote reaps its children)
 EOF on fd 3 means the platform is gone: the zygote exits (its children are the platform's to stop).
@@ -23,17 +23,29 @@ A forked child, before it runs any function code:
   * replaces its environment, working directory and time zone with the instance's, forgets the
     zygote's temp dir, and reseeds `random` and numpy's global RandomState from the OS (a fork
     copies the parent's generator state: siblings would draw the same numbers).
+Sandboxed platforms: the platform first starts the instance's sandbox (bubblewrap holding a
+placeholder process: the function's code at /var/task, a private /tmp, its own PID, IPC, UTS, user
+and, with the network denied, network namespaces) and names it in the fork request. The forked
+child then *enters* it before any function code runs (enter_sandbox): it joins every namespace of
+the placeholder (setns), takes the sandbox's unprivileged uid and gid, drops every capability
+(and the bounding set), sets no_new_privs and the sandbox's rlimits, and forks once more, because
+only a child is born into the sandbox's PID namespace. That grandchild is the instance; the child
+waits for it and exits the way it did, so the zygote reports the instance's exit as before. The
+zygote itself runs no function code and holds nothing of a function: it stays outside.
+
 Known limits of forking (documented in the README): PYTHONHASHSEED is the zygote's for all its
 children; variables a preloaded module reads at import (OPENBLAS_*, OMP_*, ...) keep the zygote's
 values, so the platform spawns a fresh interpreter for functions that set them.
 """
 
 import atexit
+import ctypes
 import gc
 import importlib
 import json
 import os
 import random
+import resource
 import select
 import signal
 import socket
@@ -142,8 +154,11 @@ class Zygote:
         for sock in (self.channel, self.wake_r, self.wake_w):
             sock.close()
         env = request["env"]
-        out = connect_log(env["AWS_LAMBDA_RUNTIME_API"], "stdout")
-        err = connect_log(env["AWS_LAMBDA_RUNTIME_API"], "stderr")
+        # The log streams are opened from here, before entering a sandbox (whose network may be
+        # denied): "log" is the Runtime API's address as seen from outside.
+        log_address = request.get("log") or env["AWS_LAMBDA_RUNTIME_API"]
+        out = connect_log(log_address, "stdout")
+        err = connect_log(log_address, "stderr")
         devnull = os.open(os.devnull, os.O_RDWR)
         os.dup2(devnull, 0)
         os.dup2(out.fileno(), 1)
@@ -154,6 +169,9 @@ class Zygote:
             if fd > 2 and fd != devnull:
                 os.dup2(devnull, fd, inheritable=False)
         os.close(devnull)
+        if request.get("sandbox"):
+            enter_sandbox(request["sandbox"])
+            began = time.time()
         os.environ.clear()
         os.environ.update(env)
         os.chdir(request["cwd"])
@@ -188,10 +206,14 @@ class Zygote:
 
 def connect_log(address, stream):
     """Open a stream to the instance's Runtime API listener: an HTTP upgrade, then raw bytes."""
-    host, _, port = address.rpartition(":")
-    sock = socket.create_connection((host, int(port)))
-    # Lines must reach the platform as they are written, not when Nagle's algorithm lets them go.
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if address.startswith("unix:"):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(address[len("unix:"):])
+    else:
+        host, _, port = address.rpartition(":")
+        sock = socket.create_connection((host, int(port)))
+        # Lines must reach the platform as they are written, not when Nagle's algorithm lets them go.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     request = "GET %s%s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: modelfn-log\r\n\r\n" % (
         LOG_PATH,
         stream,
@@ -208,6 +230,89 @@ def connect_log(address, stream):
         raise ConnectionError("the platform refused the %s stream: %r" % (stream, head[:80]))
     sock.shutdown(socket.SHUT_RD)
     return sock
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_PR_SET_PDEATHSIG = 1
+_PR_CAPBSET_DROP = 24
+_PR_SET_NO_NEW_PRIVS = 38
+_CAP_LAST = 63
+# The order matters: the user namespace first (it grants the capabilities the others need),
+# the PID namespace last (it only applies to children).
+_NAMESPACES = ("user", "mnt", "uts", "ipc", "net", "cgroup", "pid")
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _check(result, what):
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, "%s: %s" % (what, os.strerror(errno)))
+
+
+def enter_sandbox(sandbox):
+    """Join the instance's sandbox (see the module doc); returns in the instance process only."""
+    target = int(sandbox["pid"])
+    procs = sandbox.get("cgroupProcs")
+    if procs:
+        # The memory cgroup first (its file is not visible once the sandbox's mounts are joined):
+        # the instance forked below is charged to it from its first page.
+        with open(procs, "w") as f:
+            f.write(str(os.getpid()))
+    fds = {}
+    for name in _NAMESPACES:
+        path = "/proc/%d/ns/%s" % (target, name)
+        try:
+            if os.stat(path).st_ino == os.stat("/proc/self/ns/%s" % name).st_ino:
+                continue  # shared with the host (the network, when it is allowed): nothing to join
+            fds[name] = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            continue  # a namespace this kernel does not have
+    if "user" not in fds or "mnt" not in fds or "pid" not in fds:
+        raise RuntimeError("the sandbox of pid %d is gone or incomplete" % target)
+    if os.geteuid() == 0:
+        os.setgroups([])
+    for name in _NAMESPACES:
+        if name in fds:
+            _check(_LIBC.setns(fds[name], 0), "setns(%s)" % name)
+            os.close(fds[name])
+    os.chdir("/")
+    uid, gid = int(sandbox["uid"]), int(sandbox["gid"])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    # Joining a user namespace grants every capability in it: give them all up, for good.
+    for cap in range(_CAP_LAST + 1):
+        _LIBC.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
+    header = _CapHeader(0x20080522, 0)
+    data = (_CapData * 2)()
+    _check(_LIBC.capset(ctypes.byref(header), data), "capset")
+    _check(_LIBC.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(no_new_privs)")
+    for name, value in (("RLIMIT_NPROC", sandbox.get("processes")), ("RLIMIT_DATA", sandbox.get("dataBytes")), ("RLIMIT_CORE", 0)):
+        if value is not None:
+            resource.setrlimit(getattr(resource, name), (int(value), int(value)))
+    pid = os.fork()
+    if pid == 0:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        return
+    # The waiter: end as the instance ended, so the zygote reports its exit.
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        if number not in (signal.SIGKILL, signal.SIGSTOP):
+            signal.signal(number, signal.SIG_DFL)
+        os.kill(os.getpid(), number)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
 
 
 def inherited_fds():
