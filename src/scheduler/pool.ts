@@ -16,6 +16,12 @@ export interface PoolHost {
   readonly eagerInstances: number;
   functionLimit(target: InvocationTarget): number;
   functionInstances(functionName: string): number;
+  /**
+   * A slot among the platform's concurrent instance starts; false: none free now, and this pool
+   * is pumped again when a start ends. Every granted slot is given back with endStart().
+   */
+  beginStart(pool: Pool): boolean;
+  endStart(): void;
   /** Take one instance's share of the function limit and memory budget (may evict idle instances elsewhere). */
   reserve(pi: PooledInstance): boolean;
   /** Give a stopped instance's capacity back and let waiting pools use it. */
@@ -116,8 +122,9 @@ export class Pool {
     const headroom = this.host.functionLimit(this.target) - this.host.functionInstances(this.functionName);
     missing = Math.min(missing, headroom);
     while (missing-- > 0) {
+      if (!this.host.beginStart(this)) return;
       const pi = this.host.newInstance(this.target, 'provisioned');
-      if (!this.host.reserve(pi)) return;
+      if (!this.host.reserve(pi)) return this.host.endStart();
       this.startInstance(pi);
     }
   }
@@ -131,8 +138,12 @@ export class Pool {
     if (this.draining) return false;
     if (this.idle.length > 0 || this.starting > 0) return true;
     if (this.host.functionInstances(this.functionName) >= this.host.functionLimit(this.target)) return false;
+    if (!this.host.beginStart(this)) return false;
     const pi = this.host.newInstance(this.target, 'prewarm');
-    if (!this.host.reserve(pi)) return false;
+    if (!this.host.reserve(pi)) {
+      this.host.endStart();
+      return false;
+    }
     pi.holdUntil = holdUntil;
     this.startInstance(pi);
     return true;
@@ -224,8 +235,11 @@ export class Pool {
       this.repump.unref();
     }
     while (toStart-- > 0) {
+      // The platform's start limit: without a slot the waiters keep waiting (their queue deadline
+      // still holds) and this pool is pumped again when another start ends.
+      if (!this.host.beginStart(this)) return;
       const pi = this.host.newInstance(this.target);
-      if (!this.host.reserve(pi)) return;
+      if (!this.host.reserve(pi)) return this.host.endStart();
       this.startInstance(pi);
     }
   }
@@ -306,6 +320,7 @@ export class Pool {
     this.host.launch(pi).then(
       () => {
         this.starting--;
+        this.host.endStart();
         void pi.instance!.exited.then(() => this.onExit(pi));
         if (pi.state === 'stopped') return this.pump();
         if (!pi.alive || pi.revisionId !== this.target.config.revisionId || this.draining) {
@@ -322,6 +337,7 @@ export class Pool {
       },
       (err: unknown) => {
         this.starting--;
+        this.host.endStart();
         this.lastInitFailure = err instanceof InitFailure ? `${err.error.errorType}: ${err.error.errorMessage}` : (err as Error).message;
         this.stop(pi);
         // The start served the head waiter: it gets the failure. The others start over.

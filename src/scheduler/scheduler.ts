@@ -34,6 +34,13 @@ export interface SchedulerOptions {
   readonly reapIntervalMs: number;
   /** Instances a pool starts one per waiting request before it prefers queueing for warm ones. */
   readonly eagerInstances: number;
+  /**
+   * Instance starts running at once, platform-wide (default: unlimited). Process starts share the
+   * machine's cores with the requests: a burst that started one per waiting request on a small
+   * machine would slow every start down, hit init timeouts and start again; a bound keeps starts
+   * fast and lets the queue deadline answer 429 instead.
+   */
+  readonly maxConcurrentStarts?: number;
   /** A synchronous result larger than this is a function error (Lambda: 6 MB). */
   readonly maxResponseBytes: number;
   /** Keep-alive policy of functions that do not choose one (default 'fixed', Lambda's). */
@@ -105,6 +112,9 @@ export class Scheduler extends EventEmitter implements PoolHost {
   private readonly coldStartLog = new ColdStartLog();
   private inFlight = 0;
   private closing = false;
+  private startsRunning = 0;
+  /** Pools refused a start slot, in order: pumped again as slots free up. */
+  private readonly waitingForStart = new Set<Pool>();
 
   constructor(private readonly options: SchedulerOptions) {
     super();
@@ -283,6 +293,24 @@ export class Scheduler extends EventEmitter implements PoolHost {
 
   functionInstances(functionName: string): number {
     return this.perFunction.get(functionName) ?? 0;
+  }
+
+  beginStart(pool: Pool): boolean {
+    if (this.startsRunning >= (this.options.maxConcurrentStarts ?? Number.POSITIVE_INFINITY)) {
+      this.waitingForStart.add(pool);
+      return false;
+    }
+    this.startsRunning++;
+    return true;
+  }
+
+  endStart(): void {
+    this.startsRunning--;
+    for (const pool of this.waitingForStart) {
+      if (this.startsRunning >= (this.options.maxConcurrentStarts ?? Number.POSITIVE_INFINITY)) return;
+      this.waitingForStart.delete(pool);
+      pool.pump();
+    }
   }
 
   reserve(pi: PooledInstance): boolean {

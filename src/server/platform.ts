@@ -147,6 +147,7 @@ export class Platform {
         maxQueueWaitMs: config.maxQueueWaitMs,
         reapIntervalMs: config.reapIntervalMs,
         eagerInstances: config.eagerInstances,
+        maxConcurrentStarts: config.maxConcurrentStarts,
         maxResponseBytes: config.maxSyncPayloadBytes,
         defaultKeepAlivePolicy: config.defaultKeepAlivePolicy,
       });

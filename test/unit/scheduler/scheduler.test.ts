@@ -111,6 +111,32 @@ test('a burst of 50 requests to a cold function with reserved concurrency 5 star
   await scheduler.shutdown(100);
 });
 
+test('starts are bounded platform-wide: a burst to two cold functions never runs more than maxConcurrentStarts starts at once, and every call is served', async () => {
+  let running = 0;
+  let peak = 0;
+  const inner = new FakeLauncher({ startMs: 15, invokeMs: 5 });
+  const launcher: Launcher = {
+    async launch(request) {
+      running++;
+      peak = Math.max(peak, running);
+      try {
+        return await inner.launch(request);
+      } finally {
+        running--;
+      }
+    },
+    cleanup: () => inner.cleanup(),
+  };
+  const { scheduler } = makeScheduler(launcher, new ManualClock(1_000_000), { maxConcurrentStarts: 3 });
+  const a = target({}, { reservedConcurrency: 8 });
+  const b = target({ name: 'other' }, { reservedConcurrency: 8 });
+  const outcomes = await Promise.all(Array.from({ length: 40 }, (_, i) => scheduler.invoke(i % 2 ? a : b, invocation())));
+  assert.equal(outcomes.filter((o) => o.result.ok).length, 40);
+  assert.equal(peak, 3, 'at most 3 starts at once');
+  assert.ok(inner.launched.length > 3, `starts went on as slots freed up (${inner.launched.length})`);
+  await scheduler.shutdown(100);
+});
+
 test('instances idle past the keep-alive are stopped: the pool scales to zero', async () => {
   const launcher = new FakeLauncher();
   const { scheduler, clock } = makeScheduler(launcher);
