@@ -55,15 +55,20 @@ export interface ProcessLimits {
   readonly memoryCapMb?: number;
 }
 
-export interface BwrapPlan {
-  /** Host folder mounted read-only at /var/task. */
+/** What an instance's sandbox shows and allows (the runtime's part of a plan). */
+export interface SandboxLayout {
+  /** Host folder mounted read-only at /var/task: the code, or a stem cell's own folder filled later. */
   readonly taskDir: string;
+  /** The runtime's files, read-only. */
   readonly mounts: readonly ReadOnlyMount[];
   /** A host folder mounted read-write at /var/runtime/api (network denied: the Runtime API socket). */
   readonly apiDir?: string;
   readonly network: 'allow' | 'deny';
   readonly tmpSizeMb: number;
   readonly limits: ProcessLimits;
+}
+
+export interface BwrapPlan extends SandboxLayout {
   readonly host: HostLayout;
   /** fd on which bwrap reports its child's pid (the sandbox's pid 1). */
   readonly infoFd: number;

@@ -3,9 +3,9 @@ import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ModelfnError } from '../../shared/errors.js';
 import { fromPackageRoot } from '../../shared/paths.js';
-import type { InstanceLogLine } from '../runtime.js';
 import { RUNTIME_ROOT, SANDBOX_UID, bwrapArgs } from './bwrap-args.js';
-import type { HostLayout, ProcessLimits, ReadOnlyMount } from './bwrap-args.js';
+import type { HostLayout, ReadOnlyMount, SandboxLayout } from './bwrap-args.js';
+import type { SpawnSpec } from '../process/child-process.js';
 import { MemoryCgroups } from './memory-cgroups.js';
 import { SandboxedProcess } from './sandboxed-process.js';
 
@@ -20,27 +20,11 @@ export interface SandboxSettings {
   readonly bwrap?: string;
 }
 
-/** What one sandboxed process needs. */
-export interface SandboxSpawn {
-  /** Host folder shown read-only at /var/task: the code, or a stem cell's own folder filled later. */
-  readonly taskDir: string;
-  /** The runtime's files, read-only. */
-  readonly mounts: readonly ReadOnlyMount[];
-  /** Host folder shown read-write at /var/runtime/api (the Runtime API socket when the network is denied). */
-  readonly apiDir?: string;
-  readonly network: 'allow' | 'deny';
-  readonly tmpSizeMb: number;
-  readonly limits: ProcessLimits;
-  /** Program and working directory as seen inside. */
-  readonly command: string;
-  readonly args: readonly string[];
-  readonly cwd: string;
-  /** The process's complete environment. */
-  readonly env: Readonly<Record<string, string>>;
-  /** The runtime's own pipes after stdio (fd 3, ...); the sandbox's hand-shake fds come after them. */
-  readonly extraPipes?: number;
-  readonly onLog: (line: InstanceLogLine) => void;
-}
+/**
+ * What one sandboxed process needs: its sandbox, and the process as for a plain spawn (command
+ * and cwd as seen inside; extraPipes are the runtime's own, the hand-shake fds come after them).
+ */
+export interface SandboxSpawn extends SandboxLayout, Omit<SpawnSpec, 'mapExit'> {}
 
 /** Host uids of sandboxed functions when the platform is root: one per sandbox, from this range. */
 const HOST_ID_BASE = 0x60000000;
