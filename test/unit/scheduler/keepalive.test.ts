@@ -175,3 +175,26 @@ test('a bursty caller: the tail is set by the gaps between bursts, not by the ca
   assert.equal(d.prewarmMs, 0, 'calls 2 s apart: never unload at once');
   assert.ok(Math.abs(d.keepAliveMs - 30 * MIN * 1.1) < 1e-6, `${d.keepAliveMs}`);
 });
+
+test('bursts at irregular gaps show no pattern: the fixed keep-alive (every call of a burst in the first bin looked like one)', () => {
+  const clock = new ManualClock(0);
+  const state = new KeepAliveState();
+  const gapsMin = [7, 95, 33, 150, 12, 61, 210, 25, 80, 45, 130, 18, 170, 55, 100, 38];
+  for (const gap of gapsMin) {
+    for (let i = 0; i < 10; i++) {
+      state.arrive(clock.now());
+      clock.advance(100);
+      state.finish(clock.now());
+      clock.advance(1900);
+    }
+    clock.advance(gap * MIN);
+  }
+  // Counting every call, 144 of the 159 idle times were in minute 0: a coefficient of variation of
+  // 14, a histogram 'with a pattern', and a 99th percentile in minute 170 (keep alive 188 min).
+  // Sampled per minute: the gaps between bursts, spread over the range.
+  assert.equal(state.histogram.samples, 16);
+  const d = state.decide(clock.now(), 'adaptive', TEN_MIN);
+  assert.equal(d.mode, 'fixed');
+  assert.equal(d.keepAliveMs, TEN_MIN);
+  assert.match(d.reason, /no pattern|by chance/);
+});
