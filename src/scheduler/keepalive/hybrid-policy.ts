@@ -117,7 +117,9 @@ export function decideKeepAlive(histogram: IdleTimeHistogram, fallbackKeepAliveM
   if (cv < chance) {
     return fixedDecision(fallbackKeepAliveMs, 'adaptive', `${samples} idle times could fall this way by chance (coefficient of variation ${round(cv)} < ${round(chance)})`, histogram);
   }
-  const head = histogram.percentileBin(params.headPercentile);
+  // The head over calls (a call within the pre-warm window finds nothing loaded), the tail over
+  // samples (calls within a bin of each other are one observation, as in the paper's per-minute trace).
+  const head = histogram.percentileBin(params.headPercentile, true);
   const tail = Math.max(head, histogram.percentileBin(params.tailPercentile));
   const prewarmMs = head * histogram.binMs * (1 - params.margin);
   const keepAliveMs = (tail + 1) * histogram.binMs * (1 + params.margin);

@@ -3,12 +3,24 @@
  * the next arrival), as in Serverless in the Wild (Shahrad et al., USENIX ATC 2020): fixed-width
  * bins (1 minute) over a fixed range (4 hours); longer idle times are only counted as out of range.
  * It keeps the sum of squared bin counts so that the coefficient of variation of the counts is O(1).
+ *
+ * Idle times are sampled at the histogram's resolution, one bin: an idle time shorter than a bin
+ * counts as a sample only when no sample was taken in the bin width before it (the paper's
+ * histograms come from per-minute invocation counts, where the calls of one minute are one
+ * observation). The others are still counted apart (`shortCalls`): each of them is a call that an
+ * instance unloaded at once would have met cold, which matters for the pre-warm decision (the head),
+ * not for how long to keep an instance (the tail) or whether idle times form a pattern (the CV).
+ * Counting every call of a burst put most samples in the first bin: the coefficient of variation
+ * was high for any bursty caller, however random its bursts, so the histogram passed as a pattern,
+ * and the 99th percentile of calls, set by the gaps between bursts, kept it loaded for hours.
  */
 export class IdleTimeHistogram {
   readonly counts: Uint32Array;
   private inRange = 0;
   private outOfRange = 0;
   private sumOfSquares = 0;
+  private short = 0;
+  private lastSampleAt = -Infinity;
 
   constructor(
     readonly binMs: number,
@@ -33,13 +45,30 @@ export class IdleTimeHistogram {
     return this.outOfRange;
   }
 
+  /** Idle times shorter than a bin that came within a bin width of the previous sample: calls, not samples. */
+  get shortCalls(): number {
+    return this.short;
+  }
+
   /** Share of all idle times that fell beyond the range (0 without samples). */
   get outOfRangeRate(): number {
     const all = this.inRange + this.outOfRange;
     return all === 0 ? 0 : this.outOfRange / all;
   }
 
-  record(idleMs: number): void {
+  /**
+   * Record the idle time that ended at `atMs` (the arrival; omit it to record a sample whatever
+   * came before). An idle time shorter than a bin within a bin width of the previous sample is
+   * counted as a short call, not as a sample.
+   */
+  record(idleMs: number, atMs?: number): void {
+    if (atMs !== undefined) {
+      if (idleMs < this.binMs && atMs - this.lastSampleAt < this.binMs) {
+        this.short++;
+        return;
+      }
+      this.lastSampleAt = atMs;
+    }
     const bin = Math.floor(Math.max(0, idleMs) / this.binMs);
     if (!(bin < this.bins)) {
       this.outOfRange++;
@@ -64,11 +93,16 @@ export class IdleTimeHistogram {
     return Math.sqrt(variance) / mean;
   }
 
-  /** Index of the first bin at which the cumulative share of in-range samples reaches p (0..1). */
-  percentileBin(p: number): number {
+  /**
+   * Index of the first bin at which the cumulative share of in-range samples reaches p (0..1).
+   * With `withShortCalls`, the short calls count too (in the first bin): the share of calls, not of
+   * samples, that came within each bin.
+   */
+  percentileBin(p: number, withShortCalls = false): number {
+    const extra = withShortCalls ? this.short : 0;
     if (this.inRange === 0) return 0;
-    const target = p * this.inRange;
-    let cumulative = 0;
+    const target = p * (this.inRange + extra);
+    let cumulative = extra;
     for (let i = 0; i < this.bins; i++) {
       cumulative += this.counts[i]!;
       if (cumulative >= target && cumulative > 0) return i;

@@ -38,7 +38,7 @@ export class KeepAliveState {
 
   /** A call arrives at `now`. */
   arrive(now: number): void {
-    if (this.running === 0 && this.idleFrom !== undefined) this.histogram.record(now - this.idleFrom);
+    if (this.running === 0 && this.idleFrom !== undefined) this.histogram.record(now - this.idleFrom, now);
     this.running++;
   }
 
@@ -56,7 +56,7 @@ export class KeepAliveState {
       }
       return this.fixed;
     }
-    const samples = this.histogram.samples + this.histogram.outOfRangeSamples;
+    const samples = this.histogram.samples + this.histogram.outOfRangeSamples + this.histogram.shortCalls;
     const stale = samples !== this.cachedSamples && now - this.cachedAt >= this.refreshMs;
     if (this.cached === undefined || fixedKeepAliveMs !== this.cachedFallback || stale) {
       this.cached = decideKeepAlive(this.histogram, fixedKeepAliveMs, this.params);

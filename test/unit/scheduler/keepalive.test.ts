@@ -125,7 +125,76 @@ test('a decision is recomputed at most once per minute of (injected) time while 
   // ...until a minute has passed: then the new head (minute 0) drops the pre-warm.
   clock.advance(MIN);
   const later = state.decide(clock.now(), 'adaptive', TEN_MIN);
-  assert.equal(later.samples, 205);
+  // The first of those idle times is a sample (29 min 59 s); the 199 that follow it within a
+  // minute are short calls, which count for the head only.
+  assert.equal(later.samples, 6);
+  assert.equal(state.histogram.shortCalls, 199);
   assert.equal(later.prewarmMs, 0);
   assert.equal(HYBRID_DEFAULTS.binMs, MIN);
+});
+
+test('idle times are sampled once per bin: short idle times within a minute of the last sample count as calls, not samples', () => {
+  const h = new IdleTimeHistogram(MIN, 240);
+  h.record(30 * MIN, 0);
+  h.record(2000, 10_000);
+  h.record(2000, 59_999);
+  assert.deepEqual([h.samples, h.shortCalls], [1, 2]);
+  h.record(2000, 60_000);
+  assert.deepEqual([h.samples, h.shortCalls, h.counts[0]], [2, 2, 1], 'a minute after the last sample, a short idle time is a sample again');
+  h.record(5 * MIN, 61_000);
+  assert.deepEqual([h.samples, h.shortCalls], [3, 2], 'an idle time of a bin or more is always a sample');
+  h.record(1000);
+  assert.deepEqual([h.samples, h.shortCalls], [4, 2], 'without an arrival time: always a sample');
+  // Percentiles over samples, or over calls (short calls in the first bin).
+  assert.equal(h.percentileBin(0.5), 0);
+  assert.equal(h.percentileBin(0.99), 30);
+  assert.equal(h.percentileBin(0.6), 5);
+  assert.equal(h.percentileBin(0.6, true), 0);
+});
+
+test('a bursty caller: the tail is set by the gaps between bursts, not by the calls inside them; the head keeps it loaded for the bursts', () => {
+  const clock = new ManualClock(0);
+  const state = new KeepAliveState();
+  // 12 bursts of 10 calls, 2 s apart (100 ms each), one burst every 30 minutes.
+  for (let b = 0; b < 12; b++) {
+    for (let i = 0; i < 10; i++) {
+      state.arrive(clock.now());
+      clock.advance(100);
+      state.finish(clock.now());
+      clock.advance(1900);
+    }
+    clock.advance(30 * MIN - 10 * 2000);
+  }
+  // Per call, 108 of 119 idle times are 1.9 s, and the 99th percentile of calls would be a low
+  // percentile of the gaps (here all alike). Sampled once per minute: the 11 gaps (minute 29) and
+  // the first short idle time of all; the other 107 are short calls.
+  assert.equal(state.histogram.samples, 12);
+  assert.equal(state.histogram.shortCalls, 107);
+  const d = state.decide(clock.now(), 'adaptive', TEN_MIN);
+  assert.equal(d.mode, 'histogram');
+  assert.equal(d.prewarmMs, 0, 'calls 2 s apart: never unload at once');
+  assert.ok(Math.abs(d.keepAliveMs - 30 * MIN * 1.1) < 1e-6, `${d.keepAliveMs}`);
+});
+
+test('bursts at irregular gaps show no pattern: the fixed keep-alive (every call of a burst in the first bin looked like one)', () => {
+  const clock = new ManualClock(0);
+  const state = new KeepAliveState();
+  const gapsMin = [7, 95, 33, 150, 12, 61, 210, 25, 80, 45, 130, 18, 170, 55, 100, 38];
+  for (const gap of gapsMin) {
+    for (let i = 0; i < 10; i++) {
+      state.arrive(clock.now());
+      clock.advance(100);
+      state.finish(clock.now());
+      clock.advance(1900);
+    }
+    clock.advance(gap * MIN);
+  }
+  // Counting every call, 144 of the 159 idle times were in minute 0: a coefficient of variation of
+  // 14, a histogram 'with a pattern', and a 99th percentile in minute 170 (keep alive 188 min).
+  // Sampled per minute: the gaps between bursts, spread over the range.
+  assert.equal(state.histogram.samples, 16);
+  const d = state.decide(clock.now(), 'adaptive', TEN_MIN);
+  assert.equal(d.mode, 'fixed');
+  assert.equal(d.keepAliveMs, TEN_MIN);
+  assert.match(d.reason, /no pattern|by chance/);
 });

@@ -114,3 +114,41 @@ test('an hourly job: every call cold-starts under a 10-minute keep-alive; the ad
   assert.match(text, /75\.0 % fewer cold starts/);
   assert.equal(replay(trace, adaptive!, 'app').coldStarts, 6);
 });
+
+test('replay accounting: a pre-warm nobody uses costs its whole window and the late call is cold', () => {
+  const rows = ['function,timestamp,duration,memory'];
+  for (let h = 0; h < 10; h++) rows.push(`job,${h * 3600 + 5},2000,1024`);
+  rows.push(`job,${12 * 3600 + 5},2000,1024`);
+  const trace = parseTraceCsv(rows.join('\n'));
+  const [fixed10, , adaptive] = standardPolicies();
+  const job = trace.functions[0]!;
+  const f = replayFunction(job, fixed10!, trace.endMs, 'app');
+  assert.deepEqual([f.coldStarts, f.idleMs], [11, 10 * 600_000]);
+  const a = replayFunction(job, adaptive!, trace.endMs, 'app');
+  // Calls 0-5 are cold (5 idle times are needed), 6-9 find a pre-warmed instance (started 0.9 x 59
+  // min after the previous call ended), the window after call 9 (53.1 to 66 min) passes unused, and
+  // the call 3 hours later is cold.
+  assert.equal(a.coldStarts, 7);
+  assert.equal(a.prewarms, 5);
+  const prewarmAt = 59 * 60_000 * 0.9;
+  const expected = 5 * 600_000 + 4 * (3_598_000 - prewarmAt) + (60 * 60_000 * 1.1 - prewarmAt);
+  assert.ok(Math.abs(a.idleMs - expected) < 1e-6, `${a.idleMs} vs ${expected}`);
+});
+
+test('a bursty caller with irregular gaps between bursts: the adaptive policy keeps the fixed keep-alive, not hours', () => {
+  const rows = ['function,timestamp,duration,memory'];
+  let t = 0;
+  for (const gapMin of [7, 95, 33, 150, 12, 61, 210, 25, 80, 45, 130, 18, 170, 55, 100, 38, 7, 95, 33, 150]) {
+    for (let i = 0; i < 10; i++) rows.push(`burst,${t + i * 2},100,512`);
+    t += 18 + gapMin * 60;
+  }
+  const trace = parseTraceCsv(rows.join('\n'));
+  const [fixed10, , adaptive] = standardPolicies();
+  const fn = trace.functions[0]!;
+  const f = replayFunction(fn, fixed10!, trace.endMs, 'app');
+  const a = replayFunction(fn, adaptive!, trace.endMs, 'app');
+  // Counting every call of a burst made the first bin look like a pattern and kept the function
+  // loaded until the 99th percentile of calls (over 3 hours here); sampled per minute, the gaps
+  // show none and the policy falls back to the fixed keep-alive.
+  assert.deepEqual([a.coldStarts, a.idleMs, a.prewarms], [f.coldStarts, f.idleMs, 0]);
+});
