@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -131,6 +131,40 @@ test('a fork bomb, a process flood, a full /tmp and native allocations stay insi
     const health = await fetch(`${p.url}/v2/health/live`);
     assert.equal(health.status, 200);
   });
+});
+
+test('numpy arrays are capped too: one far beyond the memory size fails at once, a growing one stops the instance', async (t) => {
+  if (!need(t, requirements.bwrap, requirements.sklearn)) return;
+  const dir = await mkdtemp(join(tmpdir(), 'modelfn-numpy-'));
+  try {
+    await writeFile(
+      join(dir, 'lambda_function.py'),
+      [
+        'import time',
+        'import numpy as np',
+        'held = []',
+        'def lambda_handler(event, context):',
+        '    if event["action"] == "alloc":',
+        '        return int(np.ones(event["mb"] * 131072).nbytes)',
+        '    for _ in range(200):',
+        '        held.append(np.ones(16 * 131072))',
+        '        time.sleep(0.02)',
+        '    return "survived"',
+        '',
+      ].join('\n'),
+    );
+    await withSandboxedPlatform(t, async (p) => {
+      await mustDeploy(p.url, 'np', dir, { runtime: 'python3.11', handler: 'lambda_function.lambda_handler', memoryMb: 256, timeoutSec: 20 });
+      const huge = await invoke(p.url, 'np', { action: 'alloc', mb: 4000 });
+      assert.equal(huge.headers.get('x-amz-function-error'), 'Unhandled');
+      assert.match((huge.json() as Json).errorType as string, /MemoryError/, huge.body);
+      const leak = await invoke(p.url, 'np', { action: 'grow' });
+      assert.equal((leak.json() as Json).errorType, 'Runtime.OutOfMemory', leak.body);
+      assert.equal((await invoke(p.url, 'np', { action: 'alloc', mb: 1 })).json(), 1024 * 1024, 'a new instance serves the next call');
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('past its timeout nothing of an instance keeps running, not even a grandchild that left for its own session', async (t) => {
