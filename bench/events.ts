@@ -49,7 +49,7 @@ async function storeCost(events: number): Promise<Row[]> {
         unit: 'events/s',
         note: `${events} events, 64 in flight, ${db.commits} commits`,
       });
-      db.close();
+      await db.close();
       await rm(dir, { recursive: true, force: true });
     }
   }

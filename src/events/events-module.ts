@@ -127,9 +127,7 @@ export class EventsModule {
       ? options.backends.jobs({ dispatcher: options.dispatcher, clock, log })
       : new BatchJobs({ registry, dispatcher: options.dispatcher, blobs: options.blobs, records, clock, log, dir: join(options.dataDir, 'jobs') });
     const module = new EventsModule(queues, invoker, new AsyncConfigStore(registry, clock), records, claims, schedules, jobs, options);
-    module.closers.push(() => {
-      database?.close();
-    });
+    module.closers.push(() => database?.close());
     module.closers.push(() => queue.close());
     await invoker.start();
     attachEventIntake(registry, invoker);

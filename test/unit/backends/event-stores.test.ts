@@ -22,7 +22,7 @@ async function eventsDb() {
   return {
     open,
     close: async () => {
-      for (const db of dbs) db.close();
+      for (const db of dbs) await db.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -21,14 +21,14 @@ async function harness(options: { groupCommit: boolean; sync: 'full' | 'normal' 
     },
     async reopen() {
       await queue.close();
-      db.close();
+      await db.close();
       db = new EventsDatabase(join(dir, 'events.db'), options);
       queue = new SqliteMessageQueue(db, systemClock);
       return queue;
     },
     async close() {
       await queue.close();
-      db.close();
+      await db.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
