@@ -4,7 +4,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CLI, eventually, fixture, invoke, mustDeploy, deployDir, sleep, startPlatform } from '../support/platform.js';
+import { CLI, eventually, fixture, invoke, mustDeploy, deployDir, removeTree, sleep, startPlatform } from '../support/platform.js';
 import type { RunningPlatform } from '../support/platform.js';
 import { need, requirements } from '../support/requirements.js';
 
@@ -231,9 +231,24 @@ test('network deny: no route out, not even to the platform, while Node.js and Py
 
 test('models, Python and stem-cell instances run sandboxed too', async (t) => {
   if (!need(t, requirements.bwrap, requirements.python3)) return;
+  const dir = await mkdtemp(join(tmpdir(), 'modelfn-pysbx-'));
+  await writeFile(
+    join(dir, 'lambda_function.py'),
+    'import os\ndef lambda_handler(event, context):\n    return {"uid": os.getuid(), "sees": [p for p in event["paths"] if os.path.exists(p)], "task": sorted(os.listdir("/var/task"))}\n',
+  );
   await withSandboxedPlatform(t, async (p) => {
     await mustDeploy(p.url, 'py', fixture('functions', 'py-basic'), { runtime: 'python3.11', handler: 'lambda_function.lambda_handler' });
     assert.equal((await call(p, 'py', {})).function_name, 'py');
+    // Once the zygote is up, Python cold starts are forks that join a sandbox: each sees what a fresh one does.
+    const paths = [p.dataDir, join(p.dataDir, 'modelfn.db'), '/root', process.cwd()];
+    const forked = await eventually(async () => {
+      const name = `pyf${Math.floor(Math.random() * 1e9)}`;
+      await mustDeploy(p.url, name, dir, { runtime: 'python3.11', handler: 'lambda_function.lambda_handler' });
+      const answer = await call(p, name, { paths });
+      const cold = (await (await fetch(`${p.url}/_modelfn/v1/functions/${name}/cold-starts`)).json()) as { coldStarts: Array<{ stemCell: boolean }> };
+      return cold.coldStarts[0]?.stemCell ? answer : undefined;
+    }, 30_000, 'a cold start forked from the zygote');
+    assert.deepEqual(forked, { uid: 1000, sees: [], task: ['lambda_function.py'] });
     const deployed = await new Promise<{ code: number | null; out: string }>((resolve) => {
       const proc = spawn(process.execPath, [CLI, 'deploy', fixture('onnx', 'iris_rfc100.onnx'), '--name', 'iris'], { env: { ...process.env, MODELFN_ENDPOINT: p.url, MODELFN_HOME: p.dataDir } });
       let out = '';
@@ -252,7 +267,7 @@ test('models, Python and stem-cell instances run sandboxed too', async (t) => {
       if (/^NSpid:\s+\d+\s+2$/m.test(status)) instances.push(Number(entry));
     }
     assert.ok(instances.length >= 2, 'sandboxed runtimes are running');
-  });
+  }).finally(() => rm(dir, { recursive: true, force: true }));
 });
 
 test('without a working bubblewrap the platform refuses to start, unless unsandboxed operation is allowed; it says which', async () => {
@@ -284,6 +299,6 @@ test('without a working bubblewrap the platform refuses to start, unless unsandb
       await allowed.stop();
     }
   } finally {
-    await rm(dataDir, { recursive: true, force: true });
+    await removeTree(dataDir);
   }
 });

@@ -240,6 +240,21 @@ _CAP_LAST = 63
 # The order matters: the user namespace first (it grants the capabilities the others need),
 # the PID namespace last (it only applies to children).
 _NAMESPACES = ("user", "mnt", "uts", "ipc", "net", "cgroup", "pid")
+_NS_GET_PARENT = 0xB702  # _IO(0xb7, 0x2), <linux/nsfs.h>
+
+
+def _parent_userns(user_fd):
+    """The parent of the user namespace behind user_fd, or None when that parent is ours."""
+    import fcntl
+
+    try:
+        parent = fcntl.ioctl(user_fd, _NS_GET_PARENT)
+    except OSError:
+        return None  # no parent visible from here (EPERM): the namespace hangs below ours
+    if os.fstat(parent).st_ino == os.stat("/proc/self/ns/user").st_ino:
+        os.close(parent)
+        return None
+    return parent
 
 
 class _CapHeader(ctypes.Structure):
@@ -278,7 +293,14 @@ def enter_sandbox(sandbox):
         raise RuntimeError("the sandbox of pid %d is gone or incomplete" % target)
     if os.geteuid() == 0:
         os.setgroups([])
-    for name in _NAMESPACES:
+    # An unprivileged platform's bwrap (--disable-userns) runs the sandbox in a user namespace
+    # nested in the one that owns its mounts: join that owner first (the platform's uid owns it),
+    # then the other namespaces, then the nested one, which ends where the placeholder is.
+    outer = _parent_userns(fds["user"])
+    if outer is not None:
+        _check(_LIBC.setns(outer, 0), "setns(user, outer)")
+        os.close(outer)
+    for name in _NAMESPACES[1:] + _NAMESPACES[:1]:
         if name in fds:
             _check(_LIBC.setns(fds[name], 0), "setns(%s)" % name)
             os.close(fds[name])
