@@ -100,7 +100,8 @@ test('the AWS SDK runs create -> invoke -> update -> publish -> alias -> invoke 
   const again = await lambda.send(new PublishVersionCommand({ FunctionName: 'sdk-fn' }));
   assert.equal(again.Version, '1', 'publishing unchanged code returns the existing version');
 
-  await lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'sdk-fn', Timeout: 7, Environment: { Variables: { STAGE: 'two' } } }));
+  const resized = await lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'sdk-fn', Timeout: 7, Environment: { Variables: { STAGE: 'two' } }, EphemeralStorage: { Size: 1024 } }));
+  assert.equal(resized.EphemeralStorage?.Size, 1024, 'the size of the sandbox\'s /tmp');
   await lambda.send(new UpdateFunctionCodeCommand({ FunctionName: 'sdk-fn', ZipFile: await zipOf('v3') }));
   const v2 = await lambda.send(new PublishVersionCommand({ FunctionName: 'sdk-fn' }));
   assert.equal(v2.Version, '2');
@@ -123,7 +124,9 @@ test('the AWS SDK runs create -> invoke -> update -> publish -> alias -> invoke 
   assert.deepEqual(versions.Versions?.map((v) => v.Version), ['$LATEST', '1', '2']);
   const config = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'sdk-fn', Qualifier: '1' }));
   assert.equal(config.Version, '1');
+  assert.equal(config.EphemeralStorage?.Size, 512);
   const fn = await lambda.send(new GetFunctionCommand({ FunctionName: 'sdk-fn' }));
+  assert.equal(fn.Configuration?.EphemeralStorage?.Size, 1024);
   assert.equal(fn.Configuration?.Version, '$LATEST');
   const download = await fetch(fn.Code!.Location!);
   assert.equal(download.status, 200);
@@ -230,6 +233,10 @@ test('errors come back as the SDK expects them', async () => {
   await assert.rejects(
     lambda.send(new CreateFunctionCommand({ FunctionName: 'bad', Runtime: 'nodejs20.x', Role: 'r', Handler: 'index.handler', MemorySize: 64, Code: { ZipFile: await zipOf('x') } })),
     (err: any) => err.name === 'InvalidParameterValueException' && /memoryMb: must be between 128 and 10240/.test(err.message),
+  );
+  await assert.rejects(
+    lambda.send(new CreateFunctionCommand({ FunctionName: 'bad', Runtime: 'nodejs20.x', Role: 'r', Handler: 'index.handler', EphemeralStorage: { Size: 100 }, Code: { ZipFile: await zipOf('x') } })),
+    (err: any) => err.name === 'InvalidParameterValueException' && /tmpSizeMb: must be between 512 and 10240/.test(err.message),
   );
   await lambda.send(new CreateFunctionCommand({ FunctionName: 'dup', Runtime: 'nodejs20.x', Role: 'r', Handler: 'index.handler', Code: { ZipFile: await zipOf('x') } }));
   await assert.rejects(

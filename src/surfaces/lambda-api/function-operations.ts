@@ -31,6 +31,9 @@ const code = z
   .object({ ZipFile: z.string().optional(), S3Bucket: z.string().optional(), S3Key: z.string().optional(), ImageUri: z.string().optional() })
   .passthrough();
 
+/** Lambda's ephemeral storage: the size of the sandbox's private /tmp (512-10240 MB, checked by the deploy spec). */
+const ephemeralStorage = z.object({ Size: z.number() }).strict();
+
 const createSchema = z
   .object({
     FunctionName: z.string().min(1).max(170),
@@ -41,6 +44,7 @@ const createSchema = z
     Description: z.string().max(256).optional(),
     Timeout: z.number().optional(),
     MemorySize: z.number().optional(),
+    EphemeralStorage: ephemeralStorage.optional(),
     Publish: z.boolean().optional(),
     Environment: environment.optional(),
     PackageType: z.enum(['Zip', 'Image']).optional(),
@@ -59,6 +63,7 @@ const updateConfigSchema = z
     Description: z.string().max(256).optional(),
     Timeout: z.number().optional(),
     MemorySize: z.number().optional(),
+    EphemeralStorage: ephemeralStorage.optional(),
     Environment: environment.optional(),
     Runtime: z.string().min(1).max(64).optional(),
     RevisionId: z.string().optional(),
@@ -152,6 +157,7 @@ export function registerFunctionOperations(api: LambdaApiSurface, deps: Function
         handler: body.Handler,
         memoryMb: body.MemorySize,
         timeoutSec: body.Timeout,
+        ...(body.EphemeralStorage ? { tmpSizeMb: body.EphemeralStorage.Size } : {}),
         environment: body.Environment?.Variables ?? {},
         description: body.Description ?? '',
         ...(body.Role !== undefined ? { role: body.Role } : {}),
@@ -214,6 +220,7 @@ export function registerFunctionOperations(api: LambdaApiSurface, deps: Function
       ...(body.Runtime !== undefined ? { runtime: body.Runtime } : {}),
       ...(body.Handler !== undefined ? { handler: body.Handler } : {}),
       ...(body.MemorySize !== undefined ? { memoryMb: body.MemorySize } : {}),
+      ...(body.EphemeralStorage ? { tmpSizeMb: body.EphemeralStorage.Size } : {}),
       ...(body.Timeout !== undefined ? { timeoutSec: body.Timeout } : {}),
       ...(body.Description !== undefined ? { description: body.Description } : {}),
       ...(body.Role !== undefined ? { role: body.Role } : {}),

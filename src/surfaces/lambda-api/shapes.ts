@@ -1,3 +1,4 @@
+import { DEFAULT_TMP_MB } from '../../runtimes/sandbox/limits.js';
 import type { AccountContext } from '../../registry/arn.js';
 import { functionArn } from '../../registry/arn.js';
 import type { AliasConfig, FunctionConfig, FunctionDocument } from '../../registry/types.js';
@@ -40,7 +41,7 @@ export function functionConfiguration(account: AccountContext, config: FunctionC
     LastUpdateStatus: 'Successful',
     PackageType: 'Zip',
     Architectures: ['x86_64'],
-    EphemeralStorage: { Size: 512 },
+    EphemeralStorage: { Size: config.tmpSizeMb ?? DEFAULT_TMP_MB },
     SnapStart: { ApplyOn: 'None', OptimizationStatus: 'Off' },
     LoggingConfig: { LogFormat: 'Text', LogGroup: `/aws/lambda/${config.name}` },
   };
