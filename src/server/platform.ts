@@ -124,6 +124,7 @@ export class Platform {
         log: (level, message) => log[level](message),
         stemCells,
         sandbox,
+        cellsDir: join(layout.instances, '.cells'),
       });
       // Registered before the scheduler: stopped after it (closers run newest first).
       closers.push(() => python.close());

@@ -12,7 +12,8 @@ import type { StemCells } from '../stem-cells/stem-cells.js';
 import { RuntimeApiEndpoint, RuntimeApiInstance } from '../runtime-api/runtime-api-instance.js';
 import type { ProcessHandle } from '../runtime-api/runtime-api-instance.js';
 import { API_DIR, RUNTIME_ROOT, SANDBOX_GID, SANDBOX_UID, TASK_ROOT } from '../sandbox/bwrap-args.js';
-import { networkOf, processLimits, tmpSizeOf } from '../sandbox/limits.js';
+import { DEFAULT_TMP_MB, networkOf, processLimits, tmpSizeOf } from '../sandbox/limits.js';
+import { SandboxHolders } from './sandbox-holders.js';
 import type { Sandbox} from '../sandbox/sandbox.js';
 import { executableMounts } from '../sandbox/sandbox.js';
 import { SandboxedFork } from './sandboxed-fork.js';
@@ -56,6 +57,8 @@ export interface PythonRuntimeOptions {
   readonly stemCells?: StemCells;
   /** Every instance in its own sandbox (default: none); forked instances enter theirs (modelfn_zygote.py). */
   readonly sandbox?: Sandbox;
+  /** Sandboxed: where pre-started sandboxes for forks get their task folders (none kept without it). */
+  readonly cellsDir?: string;
 }
 
 /** What the zygote holds after importing the default modules (about 110 MB measured), until measured. */
@@ -82,9 +85,11 @@ export class PythonRuntime implements Runtime {
   private zygoteMeasured = false;
   private forks = 0;
   private fresh = 0;
+  private readonly holders: SandboxHolders | undefined;
 
   constructor(private readonly options: PythonRuntimeOptions) {
     this.interpreter = resolvePython(options.python);
+    this.holders = options.sandbox?.enabled && options.cellsDir ? new SandboxHolders(options.sandbox, options.cellsDir) : undefined;
     options.stemCells?.register(() => ({
       runtime: this.family,
       hits: this.forks,
@@ -165,6 +170,7 @@ export class PythonRuntime implements Runtime {
   /** Stop the zygotes (instances are the scheduler's to stop). */
   async close(): Promise<void> {
     this.closed = true;
+    this.holders?.close();
     await Promise.all([...this.zygotes.values()].map((z) => z.close()));
     this.zygotes.clear();
     this.options.stemCells?.release(this.zygoteChargeMb);
@@ -248,7 +254,9 @@ export class PythonRuntime implements Runtime {
         this.measureZygote(zygote);
         return child;
       }
-      held = await this.holder(spec, apiDir);
+      // A pre-started sandbox when the function's is the default one; otherwise (or none ready) a new one.
+      const pooled = apiDir === undefined && networkOf(spec.config) === 'allow' && tmpSizeOf(spec.config) === DEFAULT_TMP_MB;
+      held = (pooled ? this.holders?.take(spec.config.memoryMb, spec.codeDir) : undefined) ?? (await this.holder(spec, apiDir));
       const limits = processLimits('python', spec.config.memoryMb, tmpSizeOf(spec.config));
       const waiter = await zygote.fork({
         id: spec.id,

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
-import { rmdir } from 'node:fs/promises';
+import { rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -115,8 +115,8 @@ export class MemoryCgroup {
   }
 
   /** Move a process in; what it forks from now on is in too. */
-  add(pid: number): void {
-    writeFileSync(this.procsFile, String(pid));
+  add(pid: number): Promise<void> {
+    return writeFile(this.procsFile, String(pid));
   }
 
   /** Whether the kernel killed a process of this cgroup for going over its limit. */

@@ -62,8 +62,10 @@ export class SandboxedProcess extends SupervisedProcess {
         return;
       }
       let text = '';
+      let known = false;
       info.on('error', () => undefined);
       info.on('data', (chunk: Buffer) => {
+        if (known) return;
         text += chunk.toString('utf8');
         let init: number;
         try {
@@ -71,48 +73,45 @@ export class SandboxedProcess extends SupervisedProcess {
         } catch {
           return; // not complete yet
         }
+        known = true;
         this.init = init;
-        try {
-          handshake.cgroup?.add(init);
-        } catch (err) {
-          this.kill();
-          reject(err as Error);
-          return;
-        }
-        if (handshake.root) {
-          try {
-            // Root inside maps to host root for bwrap's own set-up (reading the code and runtime
-            // files); the function's uid maps to an unprivileged host uid of this sandbox alone.
-            const map = `0 0 1\n${SANDBOX_UID} ${handshake.root.hostId} 1\n`;
-            writeFileSync(`/proc/${init}/uid_map`, map);
-            writeFileSync(`/proc/${init}/gid_map`, map.replace(String(SANDBOX_UID), String(SANDBOX_GID)));
-          } catch (err) {
+        this.setUp(init, handshake, block).then(
+          (pids) => {
+            this.pids = pids;
+            resolve(pids);
+          },
+          (err: unknown) => {
             this.kill();
             reject(err as Error);
-            return;
-          }
-          block?.end('1');
-        }
-        void this.findRuntime(init).then((runtime) => {
-          if (runtime === undefined) {
-            reject(new Error('the sandbox ended before its runtime started'));
-            return;
-          }
-          // Unprivileged mode: bwrap may have started the runtime before its pid 1 joined.
-          if (!handshake.root) {
-            try {
-              handshake.cgroup?.add(runtime);
-            } catch {
-              /* ended already */
-            }
-          }
-          this.pids = { init, runtime };
-          resolve(this.pids);
-        });
+          },
+        );
       });
       void this.exited.then(() => reject(new Error('the sandbox exited')));
     });
     this.started.catch(() => undefined);
+  }
+
+  /**
+   * Once bwrap has cloned the sandbox's pid 1: its cgroup, then (root mode) the uid maps that let
+   * bwrap go on, then the runtime's pid. Joining a cgroup runs on the thread pool: the first move
+   * of a process takes about 12 ms (cgroup v1 waits for an RCU grace period), too long for the
+   * event loop.
+   */
+  private async setUp(init: number, handshake: SandboxHandshake, block: Socket | null): Promise<SandboxPids> {
+    await handshake.cgroup?.add(init);
+    if (handshake.root) {
+      // Root inside maps to host root for bwrap's own set-up (reading the code and runtime
+      // files); the function's uid maps to an unprivileged host uid of this sandbox alone.
+      const map = `0 0 1\n${SANDBOX_UID} ${handshake.root.hostId} 1\n`;
+      writeFileSync(`/proc/${init}/uid_map`, map);
+      writeFileSync(`/proc/${init}/gid_map`, map.replace(String(SANDBOX_UID), String(SANDBOX_GID)));
+      block?.end('1');
+    }
+    const runtime = await this.findRuntime(init);
+    if (runtime === undefined) throw new Error('the sandbox ended before its runtime started');
+    // Unprivileged mode: bwrap may have started the runtime before its pid 1 joined.
+    if (!handshake.root) await handshake.cgroup?.add(runtime).catch(() => undefined);
+    return { init, runtime };
   }
 
   override get pid(): number | undefined {
