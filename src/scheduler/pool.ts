@@ -164,15 +164,25 @@ export class Pool {
     this.pump();
   }
 
-  acquire(): Promise<Lease> {
+  /**
+   * An idle instance of the current code, now marked busy, or undefined when there is none. The
+   * warm path of a call: no promise, no lease object (acquire() is the way to wait for one).
+   */
+  takeIdle(): PooledInstance | undefined {
     while (this.idle.length > 0) {
       const pi = this.idle.pop()!;
       if (pi.alive && pi.revisionId === this.target.config.revisionId) {
         this.markBusy(pi);
-        return Promise.resolve({ pi, cold: false });
+        return pi;
       }
       this.stop(pi);
     }
+    return undefined;
+  }
+
+  acquire(): Promise<Lease> {
+    const warm = this.takeIdle();
+    if (warm) return Promise.resolve({ pi: warm, cold: false });
     if (this.draining) return Promise.reject(new ModelfnError('SHUTTING_DOWN', 'the platform is shutting down'));
     // Reserved concurrency 0 switches a function off: throttle at once, as Lambda does.
     const limit = this.host.functionLimit(this.target);

@@ -103,17 +103,24 @@ export class Gateway {
       }
     }
     this.inFlight++;
-    surface
-      .handle(req, res, target)
-      .catch((err: unknown) => {
-        // Surfaces answer their own errors; reaching here is a bug, but the platform stays up.
-        this.log.error({ err, surface: surface.name, path: target.rawPath }, 'unhandled error in surface');
-        if (!res.headersSent) sendJson(res, 500, { message: 'internal error', code: 'INTERNAL' });
-        else res.destroy();
-      })
-      .finally(() => {
-        this.inFlight--;
-        if (this.inFlight === 0 && this.onDrained) this.onDrained();
-      });
+    // One then() with both handlers instead of catch().finally(): two promises fewer per request.
+    surface.handle(req, res, target).then(
+      () => this.finished(),
+      (err: unknown) => {
+        try {
+          // Surfaces answer their own errors; reaching here is a bug, but the platform stays up.
+          this.log.error({ err, surface: surface.name, path: target.rawPath }, 'unhandled error in surface');
+          if (!res.headersSent) sendJson(res, 500, { message: 'internal error', code: 'INTERNAL' });
+          else res.destroy();
+        } finally {
+          this.finished();
+        }
+      },
+    );
+  }
+
+  private finished(): void {
+    this.inFlight--;
+    if (this.inFlight === 0 && this.onDrained) this.onDrained();
   }
 }

@@ -37,9 +37,16 @@ export class ModelDispatcher implements Dispatcher {
   ) {}
 
   /** Routes and Lambda Invoke reach model functions here: any event in, the same event shape out. */
-  async invoke(target: InvocationTarget, invocation: Invocation): Promise<InvocationOutcome> {
+  invoke(target: InvocationTarget, invocation: Invocation): Promise<InvocationOutcome> {
     const signature = modelOf(target);
+    // Not async on purpose: other functions get the next dispatcher's promise itself (an async
+    // wrapper would add a promise and three microtask turns to every call). Dispatchers are
+    // async functions, so the call cannot throw synchronously.
     if (!signature) return this.next.invoke(target, invocation);
+    return this.invokeModel(target, invocation, signature);
+  }
+
+  private async invokeModel(target: InvocationTarget, invocation: Invocation, signature: ModelSignature): Promise<InvocationOutcome> {
     let event: unknown;
     try {
       event = JSON.parse(invocation.payload.toString('utf8'));

@@ -1,6 +1,6 @@
 import { isPlainObject } from '../../shared/json.js';
 import type { HttpRequestInfo } from './http-request.js';
-import { bodyAsText, clfTime, dictionary, headerValue, parseQuery } from './http-request.js';
+import { bodyAsText, clfTime, dictionary, domainPrefix, parseQuery } from './http-request.js';
 import type { MappedResponse, PayloadFormatCodec } from './payload-format.js';
 import { BAD_GATEWAY, HOP_BY_HOP, bodyBytes, headerText, parseStatus, writable } from './payload-format.js';
 import type { RouteBinding } from './route-table.js';
@@ -13,11 +13,20 @@ export class PayloadV1 implements PayloadFormatCodec {
     // Maps without a prototype: a header or parameter named constructor or __proto__ is data.
     const headers = dictionary<string>();
     const multiValueHeaders = dictionary<string[]>();
+    // The first content-type and user-agent sent (case-insensitive), found in the same pass.
+    let contentType: string | undefined;
+    let userAgent: string | undefined;
     const raw = request.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
-      headers[name] = raw[i + 1]!;
-      (multiValueHeaders[name] ??= []).push(raw[i + 1]!);
+      const value = raw[i + 1]!;
+      headers[name] = value;
+      (multiValueHeaders[name] ??= []).push(value);
+      if (contentType === undefined || userAgent === undefined) {
+        const lower = name.toLowerCase();
+        if (lower === 'content-type') contentType ??= value;
+        else if (lower === 'user-agent') userAgent ??= value;
+      }
     }
     let query: Record<string, string> | null = null;
     let multiQuery: Record<string, string[]> | null = null;
@@ -25,7 +34,7 @@ export class PayloadV1 implements PayloadFormatCodec {
       (query ??= dictionary())[k] = v;
       ((multiQuery ??= dictionary())[k] ??= []).push(v);
     }
-    const text = bodyAsText(request.body, headerValue(raw, 'content-type'));
+    const text = bodyAsText(request.body, contentType);
     const resource = binding.route.path === '$default' ? '$default' : binding.route.path;
     const event = {
       version: '1.0',
@@ -40,7 +49,7 @@ export class PayloadV1 implements PayloadFormatCodec {
         accountId: request.accountId,
         apiId: 'modelfn',
         domainName: request.host,
-        domainPrefix: request.host.split('.')[0],
+        domainPrefix: domainPrefix(request.host),
         extendedRequestId: request.requestId,
         httpMethod: request.method,
         identity: {
@@ -54,7 +63,7 @@ export class PayloadV1 implements PayloadFormatCodec {
           principalOrgId: null,
           sourceIp: request.sourceIp,
           user: null,
-          userAgent: headerValue(raw, 'user-agent') ?? null,
+          userAgent: userAgent ?? null,
           userArn: null,
         },
         path: request.rawPath,

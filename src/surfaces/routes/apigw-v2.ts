@@ -1,6 +1,6 @@
 import { isPlainObject } from '../../shared/json.js';
 import type { HttpRequestInfo } from './http-request.js';
-import { bodyAsText, clfTime, dictionary, headerValue, parseQuery } from './http-request.js';
+import { bodyAsText, clfTime, dictionary, domainPrefix, parseQuery } from './http-request.js';
 import type { MappedResponse, PayloadFormatCodec } from './payload-format.js';
 import { BAD_GATEWAY, HOP_BY_HOP, bodyBytes, headerText, parseStatus, writable } from './payload-format.js';
 import type { RouteBinding } from './route-table.js';
@@ -13,6 +13,7 @@ export class PayloadV2 implements PayloadFormatCodec {
     // Maps without a prototype: a header or parameter named constructor or __proto__ is data.
     const headers = dictionary<string>();
     let cookies: string[] | undefined;
+    let userAgent: string | undefined;
     const raw = request.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!.toLowerCase();
@@ -22,6 +23,8 @@ export class PayloadV2 implements PayloadFormatCodec {
         for (const c of value.split(';')) if (c.trim() !== '') cookies.push(c.trim());
         continue;
       }
+      // The first user-agent sent (found in this pass, not by a second scan of the headers).
+      if (name === 'user-agent' && userAgent === undefined) userAgent = value;
       headers[name] = name in headers ? `${headers[name]},${value}` : value;
     }
     let query: Record<string, string> | undefined;
@@ -30,25 +33,28 @@ export class PayloadV2 implements PayloadFormatCodec {
       query[k] = k in query ? `${query[k]},${v}` : v;
     }
     const text = bodyAsText(request.body, headers['content-type']);
-    const event: Record<string, unknown> = {
+    // One literal of fixed shape (no spreads: this runs on every request). Optional members are
+    // undefined when absent, and JSON.stringify leaves undefined members out, so the JSON is
+    // the same as with the members omitted, in the same order.
+    const event = {
       version: '2.0',
       routeKey: binding.routeKey,
       rawPath: request.rawPath,
       rawQueryString: request.rawQuery,
-      ...(cookies ? { cookies } : {}),
+      cookies,
       headers,
-      ...(query ? { queryStringParameters: query } : {}),
+      queryStringParameters: query,
       requestContext: {
         accountId: request.accountId,
         apiId: 'modelfn',
         domainName: request.host,
-        domainPrefix: request.host.split('.')[0],
+        domainPrefix: domainPrefix(request.host),
         http: {
           method: request.method,
           path: request.rawPath,
           protocol: request.protocol,
           sourceIp: request.sourceIp,
-          userAgent: headerValue(raw, 'user-agent') ?? '',
+          userAgent: userAgent ?? '',
         },
         requestId: request.requestId,
         routeKey: binding.routeKey,
@@ -56,8 +62,8 @@ export class PayloadV2 implements PayloadFormatCodec {
         time: clfTime(request.timeEpoch),
         timeEpoch: request.timeEpoch,
       },
-      ...(pathParameters ? { pathParameters } : {}),
-      ...(request.body.length > 0 ? { body: text ? request.body.toString('utf8') : request.body.toString('base64') } : {}),
+      pathParameters,
+      body: request.body.length > 0 ? (text ? request.body.toString('utf8') : request.body.toString('base64')) : undefined,
       isBase64Encoded: !text,
     };
     return Buffer.from(JSON.stringify(event));

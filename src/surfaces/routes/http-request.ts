@@ -45,11 +45,10 @@ function formatClf(epochMs: number): string {
   return `${p(d.getUTCDate())}/${months[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
 }
 
-export function headerValue(rawHeaders: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.toLowerCase() === name) return rawHeaders[i + 1];
-  }
-  return undefined;
+/** The host's first label ("api" of "api.example.com"), as host.split('.')[0] without the array. */
+export function domainPrefix(host: string): string {
+  const dot = host.indexOf('.');
+  return dot < 0 ? host : host.slice(0, dot);
 }
 
 /** An empty object without a prototype, for maps keyed by names a client chooses. */
