@@ -19,6 +19,7 @@ import { functionFacts, makeContext } from './context.js';
 import type { FunctionFacts } from './context.js';
 import type { InvokeHead } from './context.js';
 import { toLambdaError } from './errors.js';
+import { installTraceEnv } from './trace-env.js';
 
 // When the runtime's own code began to run (epoch ms): the platform measures the process start up to here.
 let began = performance.now();
@@ -26,10 +27,10 @@ const channel = new Socket({ fd: Number(process.env.MODELFN_CHANNEL_FD ?? 3), re
 const stemCell = process.env.MODELFN_STEM_CELL === '1';
 delete process.env.MODELFN_CHANNEL_FD;
 delete process.env.MODELFN_STEM_CELL;
+const traceEnv = installTraceEnv();
 let currentId = '';
 let handler: Handler | undefined;
 let facts: FunctionFacts | undefined;
-let lastTrace: string | undefined;
 
 function send(type: (typeof FRAME)[keyof typeof FRAME], head: string, body?: Buffer | string): void {
   channel.write(encodeFrame(type, head, body));
@@ -102,12 +103,7 @@ function callHandler(fn: Handler, event: unknown, head: InvokeHead): Promise<unk
 async function onInvoke(frame: Frame): Promise<void> {
   const head = JSON.parse(frame.head) as InvokeHead;
   currentId = head.id;
-  // process.env writes go through setenv: only touch it when the value changes.
-  if (head.trace !== lastTrace) {
-    if (head.trace) process.env._X_AMZN_TRACE_ID = head.trace;
-    else delete process.env._X_AMZN_TRACE_ID;
-    lastTrace = head.trace;
-  }
+  traceEnv.set(head.trace || undefined);
   const reply = `{"id":${JSON.stringify(head.id)}}`;
   try {
     const event = frame.body.length === 0 ? {} : (JSON.parse(frame.body.toString('utf8')) as unknown);
