@@ -21,10 +21,14 @@ export function startServer(args: string[], ready: RegExp, env: Record<string, s
       const m = ready.exec(out);
       if (m) {
         proc.stdout!.off('data', onData);
+        // Keep draining: a server whose stdout pipe fills up blocks on its next log line.
+        proc.stdout!.resume();
         resolve({
           url: m[1]!,
           proc,
           stop: async () => {
+            // Already gone (it crashed, or was stopped before): there is no 'exit' left to wait for.
+            if (proc.exitCode !== null || proc.signalCode !== null) return cleanup?.();
             const exited = new Promise((r) => proc.once('exit', r));
             proc.kill('SIGTERM');
             const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
