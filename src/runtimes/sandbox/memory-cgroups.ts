@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { join } from 'node:path';
  * what it writes to its tmpfs /tmp, so the cap is the memory size plus the /tmp size; the memory
  * size itself stays the watchdog's (resident memory, as Lambda measures it).
  *
- * The platform's cgroups live under its own: <own cgroup>/modelfn-<pid>/i<n>, one per sandbox,
+ * The platform's cgroups live under its own: <own cgroup>/modelfn-<pid>-<hex>/i<n>, one per sandbox,
  * removed when the sandbox ends (and, for a platform that died, at the next start).
  */
 export class MemoryCgroups {
@@ -40,7 +41,9 @@ export class MemoryCgroups {
       return 'no memory cgroup (neither cgroup v1 memory nor cgroup v2 is mounted at /sys/fs/cgroup)';
     }
     removeStale(base);
-    const root = join(base, `modelfn-${process.pid}`);
+    // The pid tells a stale cgroup (its platform is gone) from a live one; the suffix keeps two
+    // platforms of one process (tests) apart.
+    const root = join(base, `modelfn-${process.pid}-${randomBytes(3).toString('hex')}`);
     try {
       mkdirSync(root);
       if (version === 2) {
@@ -160,7 +163,7 @@ function ownCgroups(): Map<string, string> {
 /** Cgroups left by platforms that are gone (a kill -9): removed, with their empty children. */
 function removeStale(base: string): void {
   for (const name of readDir(base)) {
-    const m = /^modelfn-(\d+)$/.exec(name);
+    const m = /^modelfn-(\d+)(?:-[0-9a-f]+)?$/.exec(name);
     if (!m || existsSync(`/proc/${m[1]}`)) continue;
     const dir = join(base, name);
     for (const child of readDir(dir)) if (/^i\d+$/.test(child)) tryRmdir(join(dir, child));
