@@ -1,3 +1,4 @@
+import { connect } from 'nats';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -128,7 +129,28 @@ export async function startNats(plan?: Partial<ServerPlan>): Promise<NatsServer>
 export async function startNatsCluster(size = 3): Promise<NatsServer[]> {
   const ports = await Promise.all(Array.from({ length: size }, () => freePort()));
   const clusterPorts = await Promise.all(Array.from({ length: size }, () => freePort()));
-  return Promise.all(
+  const servers = await Promise.all(
     ports.map((port, i) => startNats({ name: `s${i + 1}`, port, clusterPort: clusterPorts[i]!, routes: clusterPorts.filter((_, j) => j !== i) })),
   );
+  await jetStreamReady(servers.map((s) => s.url));
+  return servers;
+}
+
+/** Until the cluster has elected its JetStream meta leader (a platform that starts before would wait for it). */
+async function jetStreamReady(urls: string[], timeoutMs = 20_000): Promise<void> {
+  const nc = await connect({ servers: urls, timeout: 5_000 });
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      try {
+        await (await nc.jetstreamManager({ timeout: 2_000 })).getAccountInfo();
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`the NATS cluster has no JetStream after ${timeoutMs} ms: ${(err as Error).message}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  } finally {
+    await nc.close();
+  }
 }
