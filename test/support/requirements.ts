@@ -46,6 +46,12 @@ export const requirements = {
   chromium: { name: 'chromium', install: 'chromium', available: () => probe('chromium', () => existsSync('/usr/bin/chromium')) },
   curl: { name: 'curl', install: 'curl', available: () => probe('curl', () => spawnSync('curl', ['--version'], { stdio: 'ignore' }).status === 0) },
   bwrap: { name: 'bubblewrap', install: 'bubblewrap', available: () => probe('bwrap', () => existsSync('/usr/bin/bwrap')) },
+  /** Network namespaces for partition tests: iproute2's `ip netns`, which needs root. */
+  netns: {
+    name: 'network namespaces (root and iproute2)',
+    install: 'iproute2',
+    available: () => probe('netns', () => process.getuid?.() === 0 && spawnSync('ip', ['netns', 'list'], { stdio: 'ignore' }).status === 0),
+  },
 } satisfies Record<string, Requirement>;
 
 /**
