@@ -48,6 +48,7 @@ program
   .option('--cluster <urls>', 'join a cluster: NATS servers nats://host:port[,more] (or $MODELFN_CLUSTER); default: embedded, one machine')
   .option('--sandbox <mode>', 'auto (default: bubblewrap when it works here, else refuse to start), bwrap (required) or none (or $MODELFN_SANDBOX)')
   .option('--allow-unsandboxed', 'with --sandbox auto: start without a sandbox where bubblewrap does not work (or MODELFN_ALLOW_UNSANDBOXED=1)')
+  .option('--instance-scheduling <class>', 'OS scheduling class of instances: batch (default: SCHED_BATCH, woken instances do not preempt the gateway) or normal (or $MODELFN_INSTANCE_SCHEDULING)')
   .action((opts) => upCommand(opts));
 
 program

@@ -97,6 +97,8 @@ export const platformConfigSchema = z
     allowUnsandboxed: z.boolean().default(false),
     /** The bubblewrap binary (default /usr/bin/bwrap, else bwrap on PATH). */
     bwrapPath: z.string().min(1).optional(),
+    /** The OS scheduling class of instances (src/runtimes/process/instance-scheduling.ts): batch (SCHED_BATCH, default) or normal. */
+    instanceScheduling: z.enum(['batch', 'normal'], { message: 'must be "batch" or "normal"' }).default('batch'),
   })
   .strict();
 
@@ -146,6 +148,7 @@ const ENV_KEYS: Record<string, { key: keyof PlatformConfig; type: 'string' | 'nu
   MODELFN_SANDBOX: { key: 'sandbox', type: 'string' },
   MODELFN_ALLOW_UNSANDBOXED: { key: 'allowUnsandboxed', type: 'boolean' },
   MODELFN_BWRAP: { key: 'bwrapPath', type: 'string' },
+  MODELFN_INSTANCE_SCHEDULING: { key: 'instanceScheduling', type: 'string' },
 };
 
 /** Build the configuration from an environment (a map, so tests pass their own) and explicit options. */

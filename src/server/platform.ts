@@ -18,6 +18,7 @@ import { ProvidedRuntime } from '../runtimes/provided/provided-runtime.js';
 import { PythonRuntime } from '../runtimes/python/python-runtime.js';
 import { RuntimeRegistry } from '../runtimes/runtime-registry.js';
 import { Sandbox } from '../runtimes/sandbox/sandbox.js';
+import { configureInstanceScheduling } from '../runtimes/process/instance-scheduling.js';
 import { InstanceLauncher } from '../scheduler/instance-launcher.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import type { Clock } from '../shared/clock.js';
@@ -83,6 +84,9 @@ export class Platform {
       closers.push(() => sandbox.close());
       if (sandbox.enabled) log.info({ sandbox: sandbox.description, memory: sandbox.memory }, 'instances run sandboxed');
       else log.warn({ sandbox: sandbox.description }, 'instances run WITHOUT a sandbox');
+      const scheduling = configureInstanceScheduling(config.instanceScheduling);
+      if (scheduling.scheduling === config.instanceScheduling) log.info({ scheduling: scheduling.scheduling }, scheduling.detail);
+      else log.warn({ scheduling: scheduling.scheduling, wanted: config.instanceScheduling }, scheduling.detail);
       const limits: BundleLimits = { ...DEFAULT_BUNDLE_LIMITS, maxZippedBytes: config.maxBundleBytes, maxUnpackedBytes: config.maxUnpackedBytes };
       // Cluster mode: shared stores in JetStream; the connection closes after everything else.
       const cluster = config.cluster

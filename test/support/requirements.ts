@@ -45,6 +45,7 @@ export const requirements = {
   },
   chromium: { name: 'chromium', install: 'chromium', available: () => probe('chromium', () => existsSync('/usr/bin/chromium')) },
   curl: { name: 'curl', install: 'curl', available: () => probe('curl', () => spawnSync('curl', ['--version'], { stdio: 'ignore' }).status === 0) },
+  chrt: { name: 'chrt (util-linux)', install: 'util-linux', available: () => probe('chrt', () => existsSync('/usr/bin/chrt')) },
   bwrap: { name: 'bubblewrap', install: 'bubblewrap', available: () => probe('bwrap', () => existsSync('/usr/bin/bwrap')) },
   /** Network namespaces for partition tests: iproute2's `ip netns`, which needs root. */
   netns: {

@@ -1,5 +1,6 @@
 import { loadConfig, splitList } from '../../server/config.js';
 import { Platform } from '../../server/platform.js';
+import { instanceScheduling } from '../../runtimes/process/instance-scheduling.js';
 import { deployExamples } from '../../server/examples.js';
 
 export interface UpOptions {
@@ -24,6 +25,8 @@ export interface UpOptions {
   /** auto, bwrap or none. */
   sandbox?: string;
   allowUnsandboxed?: boolean;
+  /** batch or normal. */
+  instanceScheduling?: string;
 }
 
 /** `modelfn up`: run the platform in this process until SIGTERM / SIGINT. */
@@ -45,6 +48,7 @@ export async function upCommand(opts: UpOptions): Promise<void> {
     cluster: opts.cluster === undefined ? undefined : splitList(opts.cluster),
     sandbox: opts.sandbox,
     allowUnsandboxed: opts.allowUnsandboxed === true ? true : undefined,
+    instanceScheduling: opts.instanceScheduling,
   });
   const platform = await Platform.start(config);
   let stopping = false;
@@ -62,6 +66,7 @@ export async function upCommand(opts: UpOptions): Promise<void> {
   const lines = [`modelfn is up at ${platform.url} (data in ${config.dataDir})`];
   lines.push(platform.sandbox.enabled ? `  sandbox:    ${platform.sandbox.description}` : `  WARNING:    sandbox ${platform.sandbox.description}`);
   if (platform.sandbox.enabled) lines.push(`              ${platform.sandbox.memory}`);
+  lines.push(`  scheduling: instances under ${instanceScheduling() === 'batch' ? 'SCHED_BATCH (woken instances do not preempt the gateway)' : 'SCHED_OTHER'}`);
   if (platform.cluster) lines.push(`  cluster:    node ${platform.cluster.id} joined ${config.cluster!.join(',')}`);
   if (config.deployExamples) lines.push(...(await deployExamples(platform)));
   lines.push(`  functions:  MODELFN_ENDPOINT=${platform.url} MODELFN_HOME=${config.dataDir} npx modelfn ls`);

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import type { InstanceExit, InstanceLogLine } from '../runtime.js';
+import { scheduled } from './instance-scheduling.js';
 import { LineSplitter } from './line-splitter.js';
 
 export interface SpawnSpec {
@@ -13,6 +14,12 @@ export interface SpawnSpec {
   readonly onLog: (line: InstanceLogLine) => void;
   /** How the spawned program's exit reads as the runtime's (a sandbox reports its runtime's signal as 128+N). */
   readonly mapExit?: (exit: InstanceExit) => InstanceExit;
+  /**
+   * Start it under the platform's instance scheduling class (default true; see
+   * ./instance-scheduling.ts). false: exactly `command` (a caller that reads the kernel's own exec
+   * error for the command needs it to be the first program run).
+   */
+  readonly scheduled?: boolean;
 }
 
 /**
@@ -27,7 +34,8 @@ export class SupervisedProcess {
   constructor(spec: SpawnSpec) {
     const stdio: StdioOptions = ['ignore', 'pipe', 'pipe'];
     for (let i = 0; i < (spec.extraPipes ?? 0); i++) stdio.push('pipe');
-    this.child = spawn(spec.command, spec.args, {
+    const run = spec.scheduled === false ? { command: spec.command, args: [...spec.args] } : scheduled(spec.command, spec.args);
+    this.child = spawn(run.command, run.args, {
       cwd: spec.cwd,
       env: spec.env,
       stdio,

@@ -73,7 +73,8 @@ export class ProvidedRuntime implements Runtime {
               else spec.onLog(line);
             },
           })
-        : new SupervisedProcess({ command: bootstrap, args: [], cwd: spec.codeDir, env, onLog: spec.onLog });
+        : // Unscheduled: a bootstrap the kernel cannot execute must fail at spawn (read below), not inside chrt.
+          new SupervisedProcess({ command: bootstrap, args: [], cwd: spec.codeDir, env, onLog: spec.onLog, scheduled: false });
       let spawnError: NodeJS.ErrnoException | undefined;
       proc.child.once('error', (err: NodeJS.ErrnoException) => (spawnError = err));
       // spawn() returns once the kernel has started the bootstrap (fork and exec).

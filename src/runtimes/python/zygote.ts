@@ -4,6 +4,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { fromPackageRoot } from '../../shared/paths.js';
+import { scheduled } from '../process/instance-scheduling.js';
 import { LineSplitter } from '../process/line-splitter.js';
 import { ForkedProcess } from './forked-process.js';
 
@@ -130,7 +131,9 @@ export class Zygote {
     await rm(dir, { recursive: true, force: true });
     await mkdir(join(dir, 'tmp'), { recursive: true, mode: 0o700 });
     const tmp = join(dir, 'tmp');
-    const child = spawn(this.options.python, ['-B', '-s', '-u', ZYGOTE_SCRIPT, this.options.preload.join(',')], {
+    // Under the instance scheduling class: every instance it forks inherits it.
+    const run = scheduled(this.options.python, ['-B', '-s', '-u', ZYGOTE_SCRIPT, this.options.preload.join(',')]);
+    const child = spawn(run.command, run.args, {
       cwd: dir,
       // Nothing of the platform's environment: the children inherit this process's memory.
       env: { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'en_US.UTF-8', TZ: ':UTC', HOME: tmp, TMPDIR: tmp },
