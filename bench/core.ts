@@ -1,11 +1,13 @@
 // Core platform benchmark: warm throughput through a route to a Node.js handler against a bare
 // node:http server doing the same work (same run, same machine), and cold starts.
+import { readFile, readdir } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { zipDirectory } from '../src/artifacts/zip-directory.js';
 import { fromPackageRoot } from '../src/shared/paths.js';
 import { load } from './lib/load.js';
 import type { LoadResult } from './lib/load.js';
 import { startPlatform, startServer } from './lib/processes.js';
+import type { Server } from './lib/processes.js';
 import type { Row } from './lib/report.js';
 import { median, percentile, printTable } from './lib/report.js';
 
@@ -23,36 +25,82 @@ async function deploy(url: string, name: string, extra: Record<string, unknown>)
   if (!res.ok) throw new Error(`deploy failed: ${res.status} ${await res.text()}`);
 }
 
+/** Total CPU time (user + system, ms) of a process and of every process below it, from /proc. */
+async function cpuMs(pid: number): Promise<{ own: number; below: number }> {
+  const ticks = async (p: number): Promise<number> => {
+    const stat = await readFile(`/proc/${p}/stat`, 'utf8').catch(() => '');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return f.length > 13 ? (Number(f[11]) + Number(f[12])) * (1000 / 100) : 0;
+  };
+  let below = 0;
+  const walk = async (p: number): Promise<void> => {
+    for (const tid of await readdir(`/proc/${p}/task`).catch(() => [] as string[])) {
+      const kids = (await readFile(`/proc/${p}/task/${tid}/children`, 'utf8').catch(() => '')).trim().split(/\s+/).filter(Boolean).map(Number);
+      for (const k of kids) {
+        below += await ticks(k);
+        await walk(k);
+      }
+    }
+  };
+  await walk(pid);
+  return { own: await ticks(pid), below };
+}
+
+interface PlatformRun extends LoadResult {
+  /** CPU per request (µs) of the platform process and of its instances. */
+  readonly gatewayUs: number;
+  readonly instancesUs: number;
+}
+
+async function measured(platform: Server, url: string, connections: number, seconds: number): Promise<PlatformRun> {
+  const before = await cpuMs(platform.proc.pid!);
+  const result = await load(url, connections, seconds, BODY);
+  const after = await cpuMs(platform.proc.pid!);
+  const requests = Math.max(1, result.requestsPerSec * seconds);
+  // Instances that stopped during the run drop out of "below": the figure can only be an underestimate.
+  return { ...result, gatewayUs: ((after.own - before.own) * 1000) / requests, instancesUs: (Math.max(0, after.below - before.below) * 1000) / requests };
+}
+
 async function warmThroughput(connections: number, seconds: number, rounds: number): Promise<Row[]> {
   const bare = await startServer([fromPackageRoot('dist', 'bench', 'bare-server.js')], /bare server at (http:\/\/\S+)/);
   const platform = await startPlatform();
+  // The same platform with instances under the default OS scheduling class: what SCHED_BATCH buys.
+  const normal = await startPlatform({}, ['--instance-scheduling', 'normal']);
   try {
-    await deploy(platform.url, 'greeter', { routes: [{ method: 'POST', path: '/greet' }] });
-    const routeUrl = `${platform.url}/greet`;
-    // Warm both: a few sequential calls (the function's first instance), then a short load.
-    for (let i = 0; i < 20; i++) await fetch(routeUrl, { method: 'POST', body: BODY });
+    for (const p of [platform, normal]) {
+      await deploy(p.url, 'greeter', { routes: [{ method: 'POST', path: '/greet' }] });
+      // Warm: a few sequential calls (the function's first instance), then a short load.
+      for (let i = 0; i < 20; i++) await fetch(`${p.url}/greet`, { method: 'POST', body: BODY });
+      await load(`${p.url}/greet`, connections, 2, BODY);
+    }
     await load(bare.url, connections, 2, BODY);
-    await load(routeUrl, connections, 2, BODY);
     const bareRuns: LoadResult[] = [];
-    const fnRuns: LoadResult[] = [];
-    // Alternate the two so that machine noise hits both alike.
+    const fnRuns: PlatformRun[] = [];
+    const normalRuns: PlatformRun[] = [];
+    // Alternate them so that machine noise hits all alike.
     for (let r = 0; r < rounds; r++) {
       bareRuns.push(await load(bare.url, connections, seconds, BODY));
-      fnRuns.push(await load(routeUrl, connections, seconds, BODY));
+      fnRuns.push(await measured(platform, `${platform.url}/greet`, connections, seconds));
+      normalRuns.push(await measured(normal, `${normal.url}/greet`, connections, seconds));
     }
     const bareRps = median(bareRuns.map((x) => x.requestsPerSec));
     const fnRps = median(fnRuns.map((x) => x.requestsPerSec));
-    const failures = fnRuns.reduce((n, x) => n + x.non2xx + x.errors, 0);
+    const normalRps = median(normalRuns.map((x) => x.requestsPerSec));
+    const failures = [...fnRuns, ...normalRuns].reduce((n, x) => n + x.non2xx + x.errors, 0);
+    const cpu = (runs: PlatformRun[]) => `platform ${median(runs.map((x) => x.gatewayUs)).toFixed(1)} µs + instances ${median(runs.map((x) => x.instancesUs)).toFixed(1)} µs CPU per request`;
     return [
       { name: `bare node:http, ${connections} connections`, value: bareRps, unit: 'req/s', note: `median of ${rounds}` },
       { name: 'bare node:http p50 / p99', value: median(bareRuns.map((x) => x.p50Ms)), unit: 'ms', note: `p99 ${median(bareRuns.map((x) => x.p99Ms))} ms` },
-      { name: `modelfn route -> Node handler, ${connections} connections`, value: fnRps, unit: 'req/s', note: `median of ${rounds}; ${failures} non-2xx/errors` },
+      { name: `modelfn route -> Node handler, ${connections} connections`, value: fnRps, unit: 'req/s', note: `median of ${rounds}; ${failures} non-2xx/errors; ${cpu(fnRuns)}` },
       { name: 'modelfn route p50 / p99', value: median(fnRuns.map((x) => x.p50Ms)), unit: 'ms', note: `p99 ${median(fnRuns.map((x) => x.p99Ms))} ms` },
       { name: 'modelfn / bare throughput', value: fnRps / bareRps, unit: 'ratio', note: 'target >= 0.5' },
+      { name: 'same, instances under SCHED_OTHER (--instance-scheduling normal)', value: normalRps, unit: 'req/s', note: `median of ${rounds}; ${cpu(normalRuns)}` },
+      { name: 'SCHED_BATCH / SCHED_OTHER throughput', value: fnRps / normalRps, unit: 'ratio', note: 'what the default scheduling class buys' },
     ];
   } finally {
     await bare.stop();
     await platform.stop();
+    await normal.stop();
   }
 }
 
