@@ -1,0 +1,149 @@
+import type { IdleTimeHistogram } from './idle-histogram.js';
+
+/**
+ * A platform-level budget for warm idle memory (instances loaded but serving nothing).
+ *
+ * Each function's adaptive keep-alive decides alone; on its own it spends more idle memory than a
+ * fixed keep-alive on functions whose histograms keep long tails, and less on timers. The budget
+ * holds the platform's idle memory to an allowance and, when the keep-alive decisions would exceed
+ * it, unloads the idle instances (or skips the pre-warms) that avoid the fewest cold starts per
+ * GB-s they would still cost.
+ *
+ * The allowance is, by default, what the functions' own fixed keep-alive would hold idle given the
+ * same calls (a shadow, FixedKeepAliveShadow), and it is enforced cumulatively, as a credit: the
+ * shadow's GB-s accrued minus the GB-s spent so far. Adaptive may hold more than the shadow at a
+ * moment only out of what it saved earlier (a timer unloaded between its ticks saves for a random
+ * caller's tail later); an instant-by-instant cap would waste those savings, because what the
+ * timers save and when the others would spend it rarely line up. With an absolute cap (capMb), the
+ * allowance is capMb at every moment and no credit is carried (the cap is a limit on memory at
+ * any time, not on average).
+ *
+ * Pure: driven by the times and amounts it is given; the simulator and the scheduler's reaper call it.
+ */
+export interface WarmBudgetOptions {
+  /** An absolute cap on idle memory (MB) instead of the fixed keep-alive's shadow. */
+  readonly capMb?: number;
+  /** Credit carried at most (MB x ms); default: unlimited with the shadow, none with a cap. */
+  readonly maxCreditMbMs?: number;
+}
+
+/** Idle memory the budget may take back: a loaded idle instance, or a pre-warm planned or running. */
+export interface WarmHolding {
+  readonly id: string;
+  readonly kind: 'idle' | 'prewarm';
+  readonly memoryMb: number;
+  /** The origin of the idle time the histogram describes (when the function's last call ended). */
+  readonly idleSince: number;
+  /** When it costs memory from: now or earlier for a loaded instance, the start for a planned pre-warm. */
+  readonly startAt: number;
+  /** When the keep-alive would unload it anyway. */
+  readonly stopAt: number;
+  /** The function's idle-time histogram. */
+  readonly histogram: IdleTimeHistogram;
+  /**
+   * 1 for the instance the function's next call would get; k for its k-th most recently idle
+   * instance, which a call reaches only when k calls overlap (its value is divided by k).
+   */
+  readonly rank?: number;
+}
+
+export interface BudgetRelease {
+  readonly id: string;
+  readonly kind: 'idle' | 'prewarm';
+  /** Expected calls it would have served per GB-s it would have cost. */
+  readonly value: number;
+  /** Why, in words (the keep-alive status shows it). */
+  readonly reason: string;
+}
+
+const GB_S = 1024 * 1000; // MB x ms in one GB x s
+
+/**
+ * The probability that the function's next call comes in [fromAgeMs, toAgeMs) of idle time, given
+ * that it has been idle for fromAgeMs, from its idle-time histogram. One pseudo-observation of "never
+ * again" keeps a function with little history from looking certain.
+ */
+export function callProbability(histogram: IdleTimeHistogram, fromAgeMs: number, toAgeMs: number): number {
+  if (!(toAgeMs > fromAgeMs)) return 0;
+  const alive = histogram.atLeast(fromAgeMs);
+  return Math.max(0, alive - histogram.atLeast(toAgeMs)) / (alive + 1);
+}
+
+/** Expected calls served per GB-s of idle memory, for a holding from `now` to its stop. */
+export function holdingValue(h: WarmHolding, now: number): number {
+  const from = Math.max(now, h.startAt);
+  const costGbS = (h.memoryMb * Math.max(1, h.stopAt - from)) / GB_S;
+  const p = callProbability(h.histogram, Math.max(0, from - h.idleSince), h.stopAt - h.idleSince);
+  return p / Math.max(1, h.rank ?? 1) / costGbS;
+}
+
+/** MB x ms a holding costs within [now, now + horizonMs). */
+function costWithin(h: WarmHolding, now: number, horizonMs: number): number {
+  return h.memoryMb * Math.max(0, Math.min(now + horizonMs, h.stopAt) - Math.max(now, h.startAt));
+}
+
+export class WarmMemoryBudget {
+  private credit = 0;
+  private allowanceTotal = 0;
+  private spentTotal = 0;
+  private releasedIdle = 0;
+  private skippedPrewarms = 0;
+  readonly maxCreditMbMs: number;
+
+  constructor(readonly options: WarmBudgetOptions = {}) {
+    this.maxCreditMbMs = options.maxCreditMbMs ?? (options.capMb !== undefined ? 0 : Infinity);
+  }
+
+  /** Credit now (MB x ms): what may still be spent beyond the allowance. */
+  get creditMbMs(): number {
+    return this.credit;
+  }
+
+  /** Totals so far, for reports. */
+  get stats(): { readonly allowanceGbS: number; readonly spentGbS: number; readonly releasedIdle: number; readonly skippedPrewarms: number } {
+    return { allowanceGbS: this.allowanceTotal / GB_S, spentGbS: this.spentTotal / GB_S, releasedIdle: this.releasedIdle, skippedPrewarms: this.skippedPrewarms };
+  }
+
+  /**
+   * Account an interval of `intervalMs`: the shadow held shadowMbMs idle, the functions spentMbMs.
+   * With a cap, the allowance is the cap over the interval, whatever the shadow held.
+   */
+  accrue(intervalMs: number, shadowMbMs: number, spentMbMs: number): void {
+    const allowance = this.options.capMb !== undefined ? this.options.capMb * Math.max(0, intervalMs) : shadowMbMs;
+    this.allowanceTotal += allowance;
+    this.spentTotal += spentMbMs;
+    this.credit = Math.min(this.maxCreditMbMs, this.credit + allowance - spentMbMs);
+  }
+
+  /**
+   * Which holdings to give up now so that what they cost over the next horizonMs fits the credit
+   * plus the allowance of that horizon (shadowProjectedMbMs: what the shadow will hold in it). The
+   * least valuable go first; nothing goes while it fits.
+   */
+  select(now: number, holdings: readonly WarmHolding[], horizonMs: number, shadowProjectedMbMs: number): BudgetRelease[] {
+    const allowance = this.options.capMb !== undefined ? this.options.capMb * horizonMs : shadowProjectedMbMs;
+    const room = Math.max(0, this.credit) + allowance;
+    let spend = 0;
+    for (const h of holdings) spend += costWithin(h, now, horizonMs);
+    if (spend <= room) return [];
+    const ranked = holdings.map((h) => ({ h, value: holdingValue(h, now) })).sort((a, b) => a.value - b.value);
+    const out: BudgetRelease[] = [];
+    for (const { h, value } of ranked) {
+      if (spend <= room) break;
+      const cost = costWithin(h, now, horizonMs);
+      if (cost <= 0) continue;
+      spend -= cost;
+      if (h.kind === 'idle') this.releasedIdle++;
+      else this.skippedPrewarms++;
+      const what = h.kind === 'idle' ? 'unloaded early' : now < h.startAt ? 'pre-warm skipped' : 'pre-warm unloaded early';
+      const budget = this.options.capMb !== undefined ? `the ${Math.round(this.options.capMb)} MB cap` : 'what the fixed keep-alive would hold';
+      out.push({
+        id: h.id,
+        kind: h.kind,
+        value,
+        reason: `warm-memory budget: ${what} (${value.toPrecision(2)} expected calls per GB-s, the least of ${holdings.length} idle holdings; idle memory is over ${budget})`,
+      });
+    }
+    return out;
+  }
+}
