@@ -276,6 +276,23 @@ export class Pool {
     }
   }
 
+  /** An instance leaves the idle state: its idle memory-time is spent (the warm-memory budget's ledger). */
+  private spentIdle(pi: PooledInstance): void {
+    this.keepAlive.idleMbMsClosed += pi.memoryMb * Math.max(0, this.host.clock.now() - pi.idleSince);
+  }
+
+  /** Idle MB x ms the pool's instances have held until `now`: those no longer idle and those idle now. */
+  idleMbMsUntil(now: number): number {
+    let open = 0;
+    for (const pi of this.idle) open += pi.memoryMb * Math.max(0, now - pi.idleSince);
+    return this.keepAlive.idleMbMsClosed + open;
+  }
+
+  /** The idle instance the next call would get (the most recently idle one). */
+  newestIdle(): PooledInstance | undefined {
+    return this.idle[this.idle.length - 1];
+  }
+
   /** The least recently used idle instance, for eviction when the memory budget is full. */
   oldestIdle(): PooledInstance | undefined {
     return this.idle[0];
@@ -302,6 +319,7 @@ export class Pool {
   stop(pi: PooledInstance): void {
     if (pi.state === 'stopped') return;
     if (pi.state === 'busy') this.busy--;
+    if (pi.state === 'idle') this.spentIdle(pi);
     pi.state = 'stopped';
     const at = this.idle.indexOf(pi);
     if (at >= 0) this.idle.splice(at, 1);
@@ -371,6 +389,7 @@ export class Pool {
   }
 
   private markBusy(pi: PooledInstance): void {
+    if (pi.state === 'idle') this.spentIdle(pi);
     pi.state = 'busy';
     pi.holdUntil = undefined;
     this.busy++;

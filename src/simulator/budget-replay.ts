@@ -98,7 +98,8 @@ export function replayWithBudget(trace: Trace, p: PolicyUnderTest, model: PoolMo
   let lastShadow = 0;
   const holdings: WarmHolding[] = [];
 
-  const tick = (now: number): void => {
+  // Account what was held and what the shadow held since the last tick; collect what may be taken back.
+  const account = (now: number): number => {
     let spent = 0;
     let shadow = 0;
     let projected = 0;
@@ -115,19 +116,21 @@ export function replayWithBudget(trace: Trace, p: PolicyUnderTest, model: PoolMo
     budget.accrue(now - lastTick, shadow - lastShadow, spent - lastSpent);
     lastTick = now;
     lastShadow = shadow;
-    // A function's idle instances are released from the oldest (highest rank) down, so the ranks of the others hold.
-    const releases = budget.select(now, holdings, tickMs, projected).map((release) => {
-      const [fn, what] = release.id.split(':') as [string, string];
-      return { kind: release.kind, fn, what, rank: what === 'prewarm' ? 0 : Number(what) };
-    });
-    releases.sort((a, b) => b.rank - a.rank);
-    for (const { kind, fn, what } of releases) {
-      const r = replays[Number(fn)]!;
+    lastSpent = spent;
+    return projected;
+  };
+
+  const tick = (now: number): void => {
+    const projected = account(now);
+    let spent = lastSpent;
+    for (const release of budget.select(now, holdings, tickMs, projected)) {
+      const fn = Number(release.id.slice(0, release.id.indexOf(':')));
+      const r = replays[fn]!;
       const before = r.idleMsUntil(now);
-      if (kind === 'prewarm') r.releasePrewarm(now);
-      else r.releaseIdle(Number(what), now);
+      if (release.kind === 'prewarm') r.releasePrewarm(now);
+      else r.releaseIdle(now);
       // Releasing closes what was open: the idle time spent so far does not change.
-      spent += fns[Number(fn)]!.memoryMb * (r.idleMsUntil(now) - before);
+      spent += fns[fn]!.memoryMb * (r.idleMsUntil(now) - before);
     }
     lastSpent = spent;
   };
@@ -146,5 +149,7 @@ export function replayWithBudget(trace: Trace, p: PolicyUnderTest, model: PoolMo
     heap.replaceTop(c.next() && c.atMs <= trace.endMs ? c.atMs : Infinity);
   }
   for (; nextTick < trace.endMs; nextTick += tickMs) tick(nextTick);
+  // The rest of the trace is accounted too, so the totals are those of the whole trace.
+  account(trace.endMs);
   return { outcomes: replays.map((r) => r.close(trace.endMs)), budget: budget.stats };
 }

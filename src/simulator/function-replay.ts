@@ -81,14 +81,6 @@ class Deque {
     return this.a[(this.head + i) % this.a.length]!;
   }
 
-  /** Remove the i-th element (from the front) and return it. */
-  removeAt(i: number): number {
-    const x = this.at(i);
-    for (let j = i; j < this.length - 1; j++) this.a[(this.head + j) % this.a.length] = this.at(j + 1);
-    this.length--;
-    return x;
-  }
-
   clear(): void {
     this.head = 0;
     this.length = 0;
@@ -198,20 +190,18 @@ export class FunctionReplay {
   }
 
   /**
-   * The idle memory the warm-memory budget may take back at `now` (after advance(now)): the idle
-   * instances, newest first, and the pre-warm of this idle period if it starts before `until`.
-   * `id` prefixes the holdings' ids; an idle instance's id ends with its rank.
+   * The idle memory the warm-memory budget may take back at `now` (after advance(now)): the newest
+   * idle instance (the one the next call would get) and the pre-warm of this idle period if it
+   * starts before `until`. Their ids are `${id}:idle` and `${id}:prewarm`.
    */
   holdings(now: number, until: number, id: string, memoryMb: number, into: WarmHolding[]): void {
     const functionIdle = this.state.functionIdleSince;
     const histogram = this.state.histogram;
     if (this.idle.length > 0) {
       const decision = functionIdle !== undefined && this.idleDecision !== undefined ? this.idleDecision : this.state.decide(now, this.p.policy, this.p.keepAliveMs);
-      for (let rank = 1; rank <= this.idle.length; rank++) {
-        const since = this.idle.at(this.idle.length - rank);
-        const stopAt = instanceStopAt(decision, since, functionIdle, rank === 1);
-        if (stopAt > now) into.push({ id: `${id}:${rank}`, kind: 'idle', memoryMb, idleSince: functionIdle ?? now, startAt: since, stopAt, histogram, rank });
-      }
+      const since = this.idle.at(this.idle.length - 1);
+      const stopAt = instanceStopAt(decision, since, functionIdle, true);
+      if (stopAt > now) into.push({ id: `${id}:idle`, kind: 'idle', memoryMb, idleSince: functionIdle ?? now, startAt: since, stopAt, histogram });
     }
     const plan = this.plan;
     if (plan !== undefined && functionIdle !== undefined && plan.startAt < until && plan.stopAt > now) {
@@ -219,11 +209,9 @@ export class FunctionReplay {
     }
   }
 
-  /** Unload the idle instance of this rank (1: the newest) at `now`. */
-  releaseIdle(rank: number, now: number): void {
-    const i = this.idle.length - rank;
-    if (i < 0) return;
-    this.out.idleMs += now - this.idle.removeAt(i);
+  /** Unload the newest idle instance at `now`. */
+  releaseIdle(now: number): void {
+    if (this.idle.length > 0) this.out.idleMs += now - this.idle.popBack();
   }
 
   /** Skip the planned pre-warm, or unload the pre-warmed instance at `now`. */

@@ -23,11 +23,16 @@ import type { IdleTimeHistogram } from './idle-histogram.js';
 export interface WarmBudgetOptions {
   /** An absolute cap on idle memory (MB) instead of the fixed keep-alive's shadow. */
   readonly capMb?: number;
-  /** Credit carried at most (MB x ms); default: unlimited with the shadow, none with a cap. */
+  /** Credit carried at most (MB x ms); default: unlimited with the shadow, none with a cap (which carries no debt either). */
   readonly maxCreditMbMs?: number;
 }
 
-/** Idle memory the budget may take back: a loaded idle instance, or a pre-warm planned or running. */
+/**
+ * Idle memory the budget may take back: the instance a function's next call would get (its most
+ * recently idle one), or a pre-warm planned or running. A function's other idle instances are
+ * scale-down capacity: they follow the fixed keep-alive under either policy, as they do in the
+ * shadow, and the histogram says nothing of how likely a call is to need them.
+ */
 export interface WarmHolding {
   readonly id: string;
   readonly kind: 'idle' | 'prewarm';
@@ -40,11 +45,6 @@ export interface WarmHolding {
   readonly stopAt: number;
   /** The function's idle-time histogram. */
   readonly histogram: IdleTimeHistogram;
-  /**
-   * 1 for the instance the function's next call would get; k for its k-th most recently idle
-   * instance, which a call reaches only when k calls overlap (its value is divided by k).
-   */
-  readonly rank?: number;
 }
 
 export interface BudgetRelease {
@@ -74,7 +74,7 @@ export function holdingValue(h: WarmHolding, now: number): number {
   const from = Math.max(now, h.startAt);
   const costGbS = (h.memoryMb * Math.max(1, h.stopAt - from)) / GB_S;
   const p = callProbability(h.histogram, Math.max(0, from - h.idleSince), h.stopAt - h.idleSince);
-  return p / Math.max(1, h.rank ?? 1) / costGbS;
+  return p / costGbS;
 }
 
 /** MB x ms a holding costs within [now, now + horizonMs). */
@@ -88,6 +88,10 @@ export class WarmMemoryBudget {
   private spentTotal = 0;
   private releasedIdle = 0;
   private skippedPrewarms = 0;
+  /** What select() expected to be spent and allowed over its horizon (to measure how far off it was). */
+  private expected: { spend: number; allowance: number } | undefined;
+  /** The most an interval overran what select() expected: held back from the next ones. */
+  private reserve = 0;
   readonly maxCreditMbMs: number;
 
   constructor(readonly options: WarmBudgetOptions = {}) {
@@ -112,7 +116,13 @@ export class WarmMemoryBudget {
     const allowance = this.options.capMb !== undefined ? this.options.capMb * Math.max(0, intervalMs) : shadowMbMs;
     this.allowanceTotal += allowance;
     this.spentTotal += spentMbMs;
+    // Under a cap the limit is on memory at each moment: what went over it between two selections is not paid back.
     this.credit = Math.min(this.maxCreditMbMs, this.credit + allowance - spentMbMs);
+    if (this.options.capMb !== undefined) this.credit = Math.max(0, this.credit);
+    // Instances that go idle between two selections were not foreseen (nor were the shadow's); the
+    // largest net overrun so far is kept in reserve so that the credit does not end in debt.
+    if (this.expected && this.options.capMb === undefined) this.reserve = Math.max(this.reserve, spentMbMs - this.expected.spend - (allowance - this.expected.allowance));
+    this.expected = undefined;
   }
 
   /**
@@ -122,9 +132,11 @@ export class WarmMemoryBudget {
    */
   select(now: number, holdings: readonly WarmHolding[], horizonMs: number, shadowProjectedMbMs: number): BudgetRelease[] {
     const allowance = this.options.capMb !== undefined ? this.options.capMb * horizonMs : shadowProjectedMbMs;
-    const room = Math.max(0, this.credit) + allowance;
+    // A debt (an overrun) is paid back too: the room can be negative, and then everything goes.
+    const room = this.credit + allowance - this.reserve;
     let spend = 0;
     for (const h of holdings) spend += costWithin(h, now, horizonMs);
+    this.expected = { spend, allowance };
     if (spend <= room) return [];
     const ranked = holdings.map((h) => ({ h, value: holdingValue(h, now) })).sort((a, b) => a.value - b.value);
     const out: BudgetRelease[] = [];
@@ -133,6 +145,7 @@ export class WarmMemoryBudget {
       const cost = costWithin(h, now, horizonMs);
       if (cost <= 0) continue;
       spend -= cost;
+      this.expected.spend = spend;
       if (h.kind === 'idle') this.releasedIdle++;
       else this.skippedPrewarms++;
       const what = h.kind === 'idle' ? 'unloaded early' : now < h.startAt ? 'pre-warm skipped' : 'pre-warm unloaded early';

@@ -1,0 +1,129 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FixedKeepAliveShadow, IdleTimeHistogram, WarmMemoryBudget, callProbability, holdingValue } from '../../../src/scheduler/keepalive/index.js';
+import type { WarmHolding } from '../../../src/scheduler/keepalive/index.js';
+
+const MIN = 60_000;
+
+/** A histogram of `n` idle times of `idleMs` each (recorded as samples, whatever came before). */
+function histogramOf(...groups: Array<[idleMs: number, n: number]>): IdleTimeHistogram {
+  const h = new IdleTimeHistogram(MIN, 240);
+  for (const [idleMs, n] of groups) for (let i = 0; i < n; i++) h.record(idleMs);
+  return h;
+}
+
+function idle(id: string, memoryMb: number, histogram: IdleTimeHistogram, idleSince: number, stopAt: number): WarmHolding {
+  return { id, kind: 'idle', memoryMb, idleSince, startAt: idleSince, stopAt, histogram };
+}
+
+test('survival counts: samples spread evenly within a bin, out-of-range ones always count', () => {
+  const h = histogramOf([5.5 * MIN, 10], [300 * MIN, 2]);
+  assert.equal(h.atLeast(0), 12);
+  assert.equal(h.atLeast(5 * MIN), 12);
+  assert.equal(h.atLeast(5.5 * MIN), 7);
+  assert.equal(h.atLeast(6 * MIN), 2);
+  assert.equal(h.atLeast(500 * MIN), 2);
+  h.record(MIN * 0.5);
+  assert.equal(h.atLeast(0), 13, 'a new sample is counted (the cached sums are rebuilt)');
+});
+
+test('call probability: given idle so far, the share of idle times that end within the window (one pseudo-observation of never)', () => {
+  const h = histogramOf([2.5 * MIN, 9], [30.5 * MIN, 10]);
+  // Idle for 1 min: 19 idle times are at least that long; 9 end before 5 min.
+  assert.equal(callProbability(h, MIN, 5 * MIN), 9 / 20);
+  // Idle for 10 min: only the 30-minute ones are left; none end before 20 min, all before 40.
+  assert.equal(callProbability(h, 10 * MIN, 20 * MIN), 0);
+  assert.equal(callProbability(h, 10 * MIN, 40 * MIN), 10 / 11);
+  assert.equal(callProbability(h, 40 * MIN, 40 * MIN), 0);
+  assert.equal(callProbability(new IdleTimeHistogram(MIN, 240), 0, 10 * MIN), 0, 'no history: no expected call');
+});
+
+test('value: expected calls per GB-s; a larger instance or a longer hold is worth less', () => {
+  const h = histogramOf([2.5 * MIN, 19]);
+  const now = 60 * 60_000;
+  const base = holdingValue(idle('a', 1024, h, now, now + 10 * MIN), now);
+  // 19 / 20 of a call over 1 GB x 600 s.
+  assert.ok(Math.abs(base - 19 / 20 / 600) < 1e-12, String(base));
+  assert.ok(Math.abs(holdingValue(idle('b', 2048, h, now, now + 10 * MIN), now) - base / 2) < 1e-12);
+  assert.ok(holdingValue(idle('c', 1024, h, now, now + 20 * MIN), now) < base);
+});
+
+test('the budget keeps everything while it fits, then releases the least valuable first', () => {
+  const budget = new WarmMemoryBudget();
+  const now = 100 * MIN;
+  const likely = histogramOf([2.5 * MIN, 50]); // called again within 3 minutes, always
+  const unlikely = histogramOf([2.5 * MIN, 5], [200 * MIN, 45]); // mostly idle for hours
+  const holdings = [idle('likely', 512, likely, now - MIN, now + 9 * MIN), idle('unlikely', 512, unlikely, now - MIN, now + 60 * MIN)];
+  // The shadow holds 1 GB for the next minute: both 512 MB fit.
+  assert.deepEqual(budget.select(now, holdings, MIN, 1024 * MIN), []);
+  // It holds 512 MB: one must go, the one unlikely to be called.
+  const released = budget.select(now, holdings, MIN, 512 * MIN);
+  assert.deepEqual(released.map((r) => r.id), ['unlikely']);
+  assert.match(released[0]!.reason, /^warm-memory budget: unloaded early \(.* expected calls per GB-s, the least of 2 idle holdings; idle memory is over what the fixed keep-alive would hold\)$/);
+  assert.equal(budget.stats.releasedIdle, 1);
+});
+
+test('the credit: savings accrued earlier pay for holding more than the shadow later, and only that much', () => {
+  const budget = new WarmMemoryBudget();
+  const now = 100 * MIN;
+  const h = histogramOf([2.5 * MIN, 50]);
+  const holdings = [idle('a', 1024, h, now, now + 10 * MIN)];
+  // The shadow holds nothing in the next minute: without credit the instance goes.
+  assert.equal(budget.select(now, holdings, MIN, 0).length, 1);
+  // A timer saved 1 GB x 2 min earlier (shadow 2 GB-min, spent nothing): the next minute is paid for.
+  budget.accrue(2 * MIN, 1024 * 2 * MIN, 0);
+  assert.equal(budget.creditMbMs, 1024 * 2 * MIN);
+  assert.deepEqual(budget.select(now, holdings, MIN, 0), []);
+  // Spending it brings the budget back to the shadow.
+  budget.accrue(2 * MIN, 0, 1024 * 2 * MIN);
+  assert.equal(budget.creditMbMs, 0);
+  assert.equal(budget.select(now, holdings, MIN, 0).length, 1);
+  assert.deepEqual(budget.stats, { allowanceGbS: 120, spentGbS: 120, releasedIdle: 2, skippedPrewarms: 0 });
+});
+
+test('a pre-warm is skipped when it is the least valuable; a cap limits idle memory at any moment and carries no credit', () => {
+  const budget = new WarmMemoryBudget({ capMb: 1024 });
+  const now = 100 * MIN;
+  const timer = histogramOf([30.5 * MIN, 50]);
+  const random = histogramOf([5 * MIN, 10], [100 * MIN, 10], [300 * MIN, 30]);
+  const prewarm: WarmHolding = { id: 'timer', kind: 'prewarm', memoryMb: 1024, idleSince: now - 28 * MIN, startAt: now + 30_000, stopAt: now + 4 * MIN, histogram: timer };
+  const tail = idle('random', 1024, random, now - 20 * MIN, now + 200 * MIN);
+  // The pre-warm (almost sure to serve a call in 3.5 min) stays; the long tail goes.
+  assert.deepEqual(budget.select(now, [prewarm, tail], MIN, 0).map((r) => r.id), ['random']);
+  budget.accrue(10 * MIN, 0, 0);
+  assert.equal(budget.creditMbMs, 0, 'a cap carries no credit');
+  // Under a 256 MB cap even the pre-warm goes.
+  const small = new WarmMemoryBudget({ capMb: 256 });
+  const released = small.select(now, [prewarm], MIN, 0);
+  assert.equal(released.length, 1);
+  assert.match(released[0]!.reason, /pre-warm skipped .*over the 256 MB cap/);
+  assert.equal(small.stats.skippedPrewarms, 1);
+});
+
+test('the fixed keep-alive shadow: per call (pools) and per function (the paper), exact idle ms and the projection', () => {
+  const pool = new FixedKeepAliveShadow(10 * MIN, true);
+  // Two overlapping calls: two instances go idle at 1 and 2 min; a call at 5 min takes the newest.
+  pool.arrive(0);
+  pool.arrive(0);
+  pool.finish(MIN);
+  pool.finish(2 * MIN);
+  assert.equal(pool.idleCount, 2);
+  pool.arrive(5 * MIN);
+  assert.equal(pool.idleMsUntil(5 * MIN), 4 * MIN + 3 * MIN);
+  pool.finish(6 * MIN);
+  // At 11 min the one idle since 1 min has expired (10 min kept); the other is still idle since 6 min.
+  assert.equal(pool.idleMsUntil(11 * MIN), 3 * MIN + 10 * MIN + 5 * MIN);
+  assert.equal(pool.projectedIdleMs(11 * MIN, MIN), MIN);
+  assert.equal(pool.projectedIdleMs(15 * MIN, 5 * MIN), MIN);
+  assert.equal(pool.idleMsUntil(60 * MIN), 3 * MIN + 10 * MIN + 10 * MIN);
+
+  const app = new FixedKeepAliveShadow(10 * MIN, false);
+  app.arrive(0);
+  app.arrive(0);
+  app.finish(MIN);
+  assert.equal(app.idleCount, 0, 'a loaded function is idle only when no call runs');
+  app.finish(2 * MIN);
+  app.arrive(5 * MIN);
+  app.finish(6 * MIN);
+  assert.equal(app.idleMsUntil(60 * MIN), 3 * MIN + 10 * MIN);
+});
