@@ -25,6 +25,8 @@ export interface WarmBudgetOptions {
   readonly capMb?: number;
   /** Credit carried at most (MB x ms); default: unlimited with the shadow, none with a cap (which carries no debt either). */
   readonly maxCreditMbMs?: number;
+  /** The clearing price halves in this time while the budget does not bind (default 1 hour). */
+  readonly priceHalfLifeMs?: number;
 }
 
 /**
@@ -69,12 +71,38 @@ export function callProbability(histogram: IdleTimeHistogram, fromAgeMs: number,
   return Math.max(0, alive - histogram.atLeast(toAgeMs)) / (alive + 1);
 }
 
-/** Expected calls served per GB-s of idle memory, for a holding from `now` to its stop. */
+/**
+ * What a holding is worth: the most expected calls per GB-s it can serve, over the ways of keeping
+ * it from `now` (or its start) until some moment T up to its stop. For each T: the probability that
+ * the next call comes before T over the expected idle memory-time until then (an instance stops
+ * being idle when the call comes), from the function's idle-time histogram; the best T is its
+ * index, as for optimal stopping. Averaging over the whole remaining keep-alive instead undervalues
+ * an instance whose calls come soon but whose histogram also has a long thin tail, and the whole
+ * instance would go for the tail's sake; the next minute alone undervalues one whose calls come
+ * in a later mode (a timer after the first minute).
+ */
 export function holdingValue(h: WarmHolding, now: number): number {
-  const from = Math.max(now, h.startAt);
-  const costGbS = (h.memoryMb * Math.max(1, h.stopAt - from)) / GB_S;
-  const p = callProbability(h.histogram, Math.max(0, from - h.idleSince), h.stopAt - h.idleSince);
-  return p / costGbS;
+  const hist = h.histogram;
+  const fromAge = Math.max(0, Math.max(now, h.startAt) - h.idleSince);
+  // Beyond the histogram's range its survival is flat: keeping longer adds cost and no calls.
+  const toAge = Math.min(h.stopAt - h.idleSince, hist.rangeMs);
+  if (!(toAge > fromAge) || !(h.memoryMb > 0)) return 0;
+  // Survival given idle until fromAge, with callProbability's pseudo-observation of "never".
+  const alive = hist.atLeast(fromAge) + 1;
+  let best = 0;
+  let area = 0;
+  let t = fromAge;
+  let survival = 1;
+  for (let edge = (Math.floor(fromAge / hist.binMs) + 1) * hist.binMs; t < toAge; edge += hist.binMs) {
+    const next = Math.min(edge, toAge);
+    const s = (hist.atLeast(next) + 1) / alive;
+    // Samples are spread evenly within a bin: the survival is linear between bin edges.
+    area += ((survival + s) / 2) * (next - t);
+    if (area > 0) best = Math.max(best, (1 - s) / area);
+    t = next;
+    survival = s;
+  }
+  return (best * 1000) / (h.memoryMb / 1024);
 }
 
 /** MB x ms a holding costs within [now, now + horizonMs). */
@@ -92,6 +120,14 @@ export class WarmMemoryBudget {
   private expected: { spend: number; allowance: number } | undefined;
   /** The most an interval overran what select() expected: held back from the next ones. */
   private reserve = 0;
+  /**
+   * The clearing price (expected calls per GB-s): the value of the most valuable holding the budget
+   * last had to give up. Holdings worth less are given up even while the credit would pay for them:
+   * the credit is better kept for holdings worth more than what the budget gives up when it binds.
+   * It decays while the budget does not bind, so that credit does not pile up unspent.
+   */
+  private price = 0;
+  private priceAt: number | undefined;
   readonly maxCreditMbMs: number;
 
   constructor(readonly options: WarmBudgetOptions = {}) {
@@ -128,7 +164,7 @@ export class WarmMemoryBudget {
   /**
    * Which holdings to give up now so that what they cost over the next horizonMs fits the credit
    * plus the allowance of that horizon (shadowProjectedMbMs: what the shadow will hold in it). The
-   * least valuable go first; nothing goes while it fits.
+   * least valuable go first; while it fits, only those worth less than the clearing price go.
    */
   select(now: number, holdings: readonly WarmHolding[], horizonMs: number, shadowProjectedMbMs: number): BudgetRelease[] {
     const allowance = this.options.capMb !== undefined ? this.options.capMb * horizonMs : shadowProjectedMbMs;
@@ -137,26 +173,31 @@ export class WarmMemoryBudget {
     let spend = 0;
     for (const h of holdings) spend += costWithin(h, now, horizonMs);
     this.expected = { spend, allowance };
-    if (spend <= room) return [];
+    const binding = spend > room;
+    if (!binding && this.priceAt !== undefined) this.price *= 2 ** (-Math.max(0, now - this.priceAt) / (this.options.priceHalfLifeMs ?? 3_600_000));
+    this.priceAt = now;
+    if (!binding && !(this.price > 0)) return [];
     const ranked = holdings.map((h) => ({ h, value: holdingValue(h, now) })).sort((a, b) => a.value - b.value);
     const out: BudgetRelease[] = [];
+    let cleared = 0;
+    const budget = this.options.capMb !== undefined ? `the ${Math.round(this.options.capMb)} MB cap` : 'what the fixed keep-alive would hold';
     for (const { h, value } of ranked) {
-      if (spend <= room) break;
+      const over = spend > room;
+      if (!over && value >= this.price) break;
       const cost = costWithin(h, now, horizonMs);
-      if (cost <= 0) continue;
+      if (over && cost <= 0) continue;
       spend -= cost;
-      this.expected.spend = spend;
+      if (over) cleared = Math.max(cleared, value);
       if (h.kind === 'idle') this.releasedIdle++;
       else this.skippedPrewarms++;
       const what = h.kind === 'idle' ? 'unloaded early' : now < h.startAt ? 'pre-warm skipped' : 'pre-warm unloaded early';
-      const budget = this.options.capMb !== undefined ? `the ${Math.round(this.options.capMb)} MB cap` : 'what the fixed keep-alive would hold';
-      out.push({
-        id: h.id,
-        kind: h.kind,
-        value,
-        reason: `warm-memory budget: ${what} (${value.toPrecision(2)} expected calls per GB-s, the least of ${holdings.length} idle holdings; idle memory is over ${budget})`,
-      });
+      const why = over
+        ? `the least of ${holdings.length} idle holdings; idle memory is over ${budget}`
+        : `less than the ${this.price.toPrecision(2)} the budget last had to give up when idle memory was over ${budget}`;
+      out.push({ id: h.id, kind: h.kind, value, reason: `warm-memory budget: ${what} (${value.toPrecision(2)} expected calls per GB-s, ${why})` });
     }
+    this.expected.spend = spend;
+    if (binding) this.price = cleared;
     return out;
   }
 }

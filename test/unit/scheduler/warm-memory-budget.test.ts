@@ -38,14 +38,23 @@ test('call probability: given idle so far, the share of idle times that end with
   assert.equal(callProbability(new IdleTimeHistogram(MIN, 240), 0, 10 * MIN), 0, 'no history: no expected call');
 });
 
-test('value: expected calls per GB-s; a larger instance or a longer hold is worth less', () => {
+test('value: the most expected calls per GB-s over the moments it could be kept until; a larger instance is worth less', () => {
   const h = histogramOf([2.5 * MIN, 19]);
   const now = 60 * 60_000;
   const base = holdingValue(idle('a', 1024, h, now, now + 10 * MIN), now);
-  // 19 / 20 of a call over 1 GB x 600 s.
-  assert.ok(Math.abs(base - 19 / 20 / 600) < 1e-12, String(base));
+  // Best kept until 3 min: the call comes in minute 2 with probability 19 / 20 (one pseudo-observation
+  // of "never"); the expected idle time until then is 2 min + the mean survival over minute 2 (1 to 1/20).
+  const expected = 19 / 20 / ((2 * MIN + ((1 + 1 / 20) / 2) * MIN) / 1000);
+  assert.ok(Math.abs(base - expected) < 1e-12, `${base} vs ${expected}`);
   assert.ok(Math.abs(holdingValue(idle('b', 2048, h, now, now + 10 * MIN), now) - base / 2) < 1e-12);
-  assert.ok(holdingValue(idle('c', 1024, h, now, now + 20 * MIN), now) < base);
+  // A longer keep-alive does not dilute it (the best moment to stop is the same)...
+  assert.ok(Math.abs(holdingValue(idle('c', 1024, h, now, now + 200 * MIN), now) - base) < 1e-12);
+  // ...one that ends before the calls come is worth nothing, and so is one past its calls.
+  assert.equal(holdingValue(idle('d', 1024, h, now, now + MIN), now), 0);
+  assert.equal(holdingValue(idle('e', 1024, h, now - 5 * MIN, now + 5 * MIN), now), 0);
+  // A long thin tail does not hide calls that come soon.
+  const tail = histogramOf([2.5 * MIN, 19], [150 * MIN, 1]);
+  assert.ok(holdingValue(idle('f', 1024, tail, now, now + 170 * MIN), now) > 0.9 * base);
 });
 
 test('the budget keeps everything while it fits, then releases the least valuable first', () => {
@@ -79,6 +88,28 @@ test('the credit: savings accrued earlier pay for holding more than the shadow l
   assert.equal(budget.creditMbMs, 0);
   assert.equal(budget.select(now, holdings, MIN, 0).length, 1);
   assert.deepEqual(budget.stats, { allowanceGbS: 120, spentGbS: 120, releasedIdle: 2, skippedPrewarms: 0 });
+});
+
+test('the clearing price: once the budget had to give up a holding, ones worth less go even while the credit pays; the price halves each hour it does not bind', () => {
+  const budget = new WarmMemoryBudget();
+  const now = 100 * MIN;
+  const likely = histogramOf([2.5 * MIN, 50]);
+  const unlikely = histogramOf([2.5 * MIN, 5], [200 * MIN, 45]);
+  const worse = histogramOf([2.5 * MIN, 2], [200 * MIN, 48]);
+  const a = idle('likely', 512, likely, now - MIN, now + 9 * MIN);
+  const b = idle('unlikely', 512, unlikely, now - MIN, now + 60 * MIN);
+  const released = budget.select(now, [a, b], MIN, 512 * MIN);
+  assert.deepEqual(released.map((r) => r.id), ['unlikely']);
+  budget.accrue(MIN, 10 * 1024 * MIN, 0);
+  // Plenty of credit now, but a holding worth less than 'unlikely' was is not worth it.
+  const c = idle('worse', 512, worse, now - MIN, now + 60 * MIN);
+  const priced = budget.select(now, [a, c], MIN, 0);
+  assert.deepEqual(priced.map((r) => r.id), ['worse']);
+  assert.match(priced[0]!.reason, /less than the .* the budget last had to give up/);
+  assert.deepEqual(budget.select(now, [a, b], MIN, 0), [], 'worth as much as the price: kept');
+  // Two hours later the price is a quarter: 'worse' is kept too.
+  assert.ok(holdingValue(c, now) > released[0]!.value / 4);
+  assert.deepEqual(budget.select(now + 120 * MIN, [idle('worse', 512, worse, now + 119 * MIN, now + 180 * MIN)], MIN, 0), []);
 });
 
 test('a pre-warm is skipped when it is the least valuable; a cap limits idle memory at any moment and carries no credit', () => {
