@@ -54,10 +54,11 @@ export class WarmBudgetReaper {
       byId.set(v.key, v);
       const histogram = v.keepAlive.state.histogram;
       const idleSince = v.tick.functionIdleSince;
-      const pi = v.pool.newestIdle();
-      if (pi && v.pool.instances.size > v.pool.minimum) {
+      // While calls run, idle instances follow the fixed keep-alive, as in the shadow: not the budget's to take.
+      const pi = idleSince === undefined ? undefined : v.pool.newestIdle();
+      if (pi && idleSince !== undefined && v.pool.instances.size > v.pool.minimum) {
         const stopAt = pi.holdUntil ?? instanceStopAt(v.tick.decision, pi.idleSince, idleSince, true);
-        if (stopAt > now) holdings.push({ id: `${v.key}\n${pi.id}`, kind: 'idle', memoryMb: v.memoryMb, idleSince: idleSince ?? now, startAt: pi.idleSince, stopAt, histogram });
+        if (stopAt > now) holdings.push({ id: `${v.key}\n${pi.id}`, kind: 'idle', memoryMb: v.memoryMb, idleSince, startAt: pi.idleSince, stopAt, histogram });
       }
       const plan = v.keepAlive.plannedPrewarm(now);
       if (plan && idleSince !== undefined && plan.startAt < now + horizonMs) {

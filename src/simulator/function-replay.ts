@@ -190,18 +190,18 @@ export class FunctionReplay {
   }
 
   /**
-   * The idle memory the warm-memory budget may take back at `now` (after advance(now)): the newest
-   * idle instance (the one the next call would get) and the pre-warm of this idle period if it
-   * starts before `until`. Their ids are `${id}:idle` and `${id}:prewarm`.
+   * The idle memory the warm-memory budget may take back at `now` (after advance(now)), while the
+   * function is idle: the newest idle instance (the one the next call would get) and the pre-warm
+   * of this idle period if it starts before `until`. Their ids are `${id}:idle` and `${id}:prewarm`.
    */
   holdings(now: number, until: number, id: string, memoryMb: number, into: WarmHolding[]): void {
     const functionIdle = this.state.functionIdleSince;
     const histogram = this.state.histogram;
-    if (this.idle.length > 0) {
-      const decision = functionIdle !== undefined && this.idleDecision !== undefined ? this.idleDecision : this.state.decide(now, this.p.policy, this.p.keepAliveMs);
+    // While calls run, idle instances follow the fixed keep-alive, as in the shadow: not the budget's to take.
+    if (this.idle.length > 0 && functionIdle !== undefined && this.idleDecision !== undefined) {
       const since = this.idle.at(this.idle.length - 1);
-      const stopAt = instanceStopAt(decision, since, functionIdle, true);
-      if (stopAt > now) into.push({ id: `${id}:idle`, kind: 'idle', memoryMb, idleSince: functionIdle ?? now, startAt: since, stopAt, histogram });
+      const stopAt = instanceStopAt(this.idleDecision, since, functionIdle, true);
+      if (stopAt > now) into.push({ id: `${id}:idle`, kind: 'idle', memoryMb, idleSince: functionIdle, startAt: since, stopAt, histogram });
     }
     const plan = this.plan;
     if (plan !== undefined && functionIdle !== undefined && plan.startAt < until && plan.stopAt > now) {
