@@ -54,8 +54,9 @@ export class WarmBudgetReaper {
       byId.set(v.key, v);
       const histogram = v.keepAlive.state.histogram;
       const idleSince = v.tick.functionIdleSince;
-      // While calls run, idle instances follow the fixed keep-alive, as in the shadow: not the budget's to take.
-      const pi = idleSince === undefined ? undefined : v.pool.newestIdle();
+      // While calls run, or while it has other idle instances (scale-down capacity), a function's idle
+      // instances follow the fixed keep-alive, as in the shadow: the budget takes only the last one.
+      const pi = idleSince === undefined || v.pool.idleCount !== 1 ? undefined : v.pool.newestIdle();
       if (pi && idleSince !== undefined && v.pool.instances.size > v.pool.minimum) {
         const stopAt = pi.holdUntil ?? instanceStopAt(v.tick.decision, pi.idleSince, idleSince, true);
         if (stopAt > now) holdings.push({ id: `${v.key}\n${pi.id}`, kind: 'idle', memoryMb: v.memoryMb, idleSince, startAt: pi.idleSince, stopAt, histogram });

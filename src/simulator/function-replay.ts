@@ -191,15 +191,16 @@ export class FunctionReplay {
 
   /**
    * The idle memory the warm-memory budget may take back at `now` (after advance(now)), while the
-   * function is idle: the newest idle instance (the one the next call would get) and the pre-warm
-   * of this idle period if it starts before `until`. Their ids are `${id}:idle` and `${id}:prewarm`.
+   * function is idle: its last idle instance (the histogram's "loaded" or not) and the pre-warm of
+   * this idle period if it starts before `until`. Their ids are `${id}:idle` and `${id}:prewarm`.
    */
   holdings(now: number, until: number, id: string, memoryMb: number, into: WarmHolding[]): void {
     const functionIdle = this.state.functionIdleSince;
     const histogram = this.state.histogram;
-    // While calls run, idle instances follow the fixed keep-alive, as in the shadow: not the budget's to take.
-    if (this.idle.length > 0 && functionIdle !== undefined && this.idleDecision !== undefined) {
-      const since = this.idle.at(this.idle.length - 1);
+    // While calls run, or while it has other idle instances (scale-down capacity), a function's idle
+    // instances follow the fixed keep-alive, as in the shadow: the budget takes only the last one.
+    if (this.idle.length === 1 && functionIdle !== undefined && this.idleDecision !== undefined) {
+      const since = this.idle.at(0);
       const stopAt = instanceStopAt(this.idleDecision, since, functionIdle, true);
       if (stopAt > now) into.push({ id: `${id}:idle`, kind: 'idle', memoryMb, idleSince: functionIdle, startAt: since, stopAt, histogram });
     }

@@ -30,10 +30,11 @@ export interface WarmBudgetOptions {
 }
 
 /**
- * Idle memory the budget may take back: the instance a function's next call would get (its most
- * recently idle one), or a pre-warm planned or running. A function's other idle instances are
- * scale-down capacity: they follow the fixed keep-alive under either policy, as they do in the
- * shadow, and the histogram says nothing of how likely a call is to need them.
+ * Idle memory the budget may take back: a function's last idle instance (whether the function stays
+ * loaded, which is what its idle-time histogram predicts), or a pre-warm planned or running. A
+ * function's other idle instances are scale-down capacity: they follow the fixed keep-alive under
+ * either policy, as they do in the shadow, and the histogram says nothing of how likely a call is
+ * to need them.
  */
 export interface WarmHolding {
   readonly id: string;
