@@ -6,6 +6,7 @@ import type { Instance, InstanceExit, InvokeRequest, InvokeResponse } from '../.
 import type { Launcher, LaunchRequest } from '../../../src/scheduler/instance-launcher.js';
 import type { InvocationTarget } from '../../../src/scheduler/invocation.js';
 import { Scheduler } from '../../../src/scheduler/scheduler.js';
+import { loadConfig } from '../../../src/server/config.js';
 import type { LogRecord } from '../../../src/telemetry/logs/log-record.js';
 
 const MIN = 60_000;
@@ -145,4 +146,11 @@ test('the warm-memory budget under an absolute cap: the idle instance least like
   assert.doesNotMatch(scheduler.keepAliveStatus('often', often.scaling)[0]!.reason, /warm-memory budget/);
   assert.equal(scheduler.warmBudgetStats()!.releasedIdle, 1);
   await scheduler.shutdown(100);
+});
+
+test('platform settings: the budget is on by default, MODELFN_WARM_MEMORY_BUDGET=off turns it off, MODELFN_WARM_MEMORY_CAP_MB sets a cap', () => {
+  assert.deepEqual([loadConfig({}, {}).warmMemoryBudget, loadConfig({}, {}).warmMemoryCapMb], [true, 0]);
+  const c = loadConfig({ MODELFN_WARM_MEMORY_BUDGET: 'off', MODELFN_WARM_MEMORY_CAP_MB: '2048' }, {});
+  assert.deepEqual([c.warmMemoryBudget, c.warmMemoryCapMb], [false, 2048]);
+  assert.throws(() => loadConfig({ MODELFN_WARM_MEMORY_CAP_MB: '-1' }, {}));
 });
