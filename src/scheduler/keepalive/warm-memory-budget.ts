@@ -88,15 +88,14 @@ export function holdingValue(h: WarmHolding, now: number): number {
   // Beyond the histogram's range its survival is flat: keeping longer adds cost and no calls.
   const toAge = Math.min(h.stopAt - h.idleSince, hist.rangeMs);
   if (!(toAge > fromAge) || !(h.memoryMb > 0)) return 0;
-  // Survival given idle until fromAge, with callProbability's pseudo-observation of "never".
-  const alive = hist.atLeast(fromAge) + 1;
   let best = 0;
   let area = 0;
   let t = fromAge;
   let survival = 1;
   for (let edge = (Math.floor(fromAge / hist.binMs) + 1) * hist.binMs; t < toAge; edge += hist.binMs) {
     const next = Math.min(edge, toAge);
-    const s = (hist.atLeast(next) + 1) / alive;
+    // Still idle at `next`, given idle until fromAge.
+    const s = 1 - callProbability(hist, fromAge, next);
     // Samples are spread evenly within a bin: the survival is linear between bin edges.
     area += ((survival + s) / 2) * (next - t);
     if (area > 0) best = Math.max(best, (1 - s) / area);
