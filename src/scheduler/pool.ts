@@ -6,7 +6,7 @@ import type { InvocationTarget } from './invocation.js';
 import type { PooledInstance, StartReason } from './pooled-instance.js';
 import { ewma, instancesToStart, mayQueue } from './policies.js';
 import { PoolKeepAlive, idleInstancesToStopAt } from './keepalive/index.js';
-import type { KeepAliveDecision } from './keepalive/index.js';
+import type { IdleInstanceView, KeepAliveDecision } from './keepalive/index.js';
 
 /** What a pool needs from the scheduler that owns it. */
 export interface PoolHost {
@@ -261,7 +261,7 @@ export class Pool {
   reap(decision: KeepAliveDecision, functionIdleSince: number | undefined): void {
     if (this.idle.length === 0) return;
     const now = this.host.clock.now();
-    const expired = new Set(idleInstancesToStopAt(this.idle.map((pi) => ({ id: pi.id, idleSince: pi.idleSince, holdUntil: pi.holdUntil })), now, decision, functionIdleSince));
+    const expired = new Set(idleInstancesToStopAt(this.idleViews(), now, decision, functionIdleSince));
     if (expired.size === 0) return;
     // The oldest idle instances go first; provisioned ones (the floor) stay.
     let i = 0;
@@ -286,6 +286,11 @@ export class Pool {
     let open = 0;
     for (const pi of this.idle) open += pi.memoryMb * Math.max(0, now - pi.idleSince);
     return this.keepAlive.idleMbMsClosed + open;
+  }
+
+  /** The idle instances as the keep-alive sees them, oldest first. */
+  idleViews(): IdleInstanceView[] {
+    return this.idle.map((pi) => ({ id: pi.id, idleSince: pi.idleSince, holdUntil: pi.holdUntil }));
   }
 
   /** The idle instance the next call would get (the most recently idle one). */

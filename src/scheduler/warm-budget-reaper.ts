@@ -35,6 +35,7 @@ export class WarmBudgetReaper {
     let spent = 0;
     let shadow = 0;
     let projected = 0;
+    let committed = 0;
     const holdings: WarmHolding[] = [];
     const byId = new Map<string, BudgetedVersion>();
     const seen = new Set<string>();
@@ -60,6 +61,13 @@ export class WarmBudgetReaper {
       if (pi && idleSince !== undefined && v.pool.instances.size > v.pool.minimum) {
         const stopAt = pi.holdUntil ?? instanceStopAt(v.tick.decision, pi.idleSince, idleSince, true);
         if (stopAt > now) holdings.push({ id: `${v.key}\n${pi.id}`, kind: 'idle', memoryMb: v.memoryMb, idleSince, startAt: pi.idleSince, stopAt, histogram });
+      } else {
+        // The idle instances the budget cannot take still spend from it.
+        const idle = v.pool.idleViews();
+        idle.forEach((view, i) => {
+          const stopAt = view.holdUntil ?? instanceStopAt(v.tick!.decision, view.idleSince, idleSince, i === idle.length - 1);
+          committed += v.memoryMb * Math.max(0, Math.min(now + horizonMs, stopAt) - now);
+        });
       }
       const plan = v.keepAlive.plannedPrewarm(now);
       if (plan && idleSince !== undefined && plan.startAt < now + horizonMs) {
@@ -69,7 +77,7 @@ export class WarmBudgetReaper {
     for (const key of this.marks.keys()) if (!seen.has(key)) this.marks.delete(key);
     if (this.lastTick !== undefined) this.budget.accrue(now - this.lastTick, shadow, spent);
     this.lastTick = now;
-    for (const release of this.budget.select(now, holdings, horizonMs, projected)) {
+    for (const release of this.budget.select(now, holdings, horizonMs, projected, committed)) {
       const [key, what] = release.id.split('\n') as [string, string];
       const v = byId.get(key)!;
       if (release.kind === 'prewarm') v.keepAlive.prewarmDone();

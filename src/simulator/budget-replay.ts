@@ -99,10 +99,11 @@ export function replayWithBudget(trace: Trace, p: PolicyUnderTest, model: PoolMo
   const holdings: WarmHolding[] = [];
 
   // Account what was held and what the shadow held since the last tick; collect what may be taken back.
-  const account = (now: number): number => {
+  const account = (now: number): { projected: number; committed: number } => {
     let spent = 0;
     let shadow = 0;
     let projected = 0;
+    let committed = 0;
     holdings.length = 0;
     for (const i of started) {
       const r = replays[i]!;
@@ -111,19 +112,19 @@ export function replayWithBudget(trace: Trace, p: PolicyUnderTest, model: PoolMo
       spent += mb * r.idleMsUntil(now);
       shadow += mb * r.shadow.idleMsUntil(now);
       projected += mb * r.shadow.projectedIdleMs(now, tickMs);
-      r.holdings(now, now + tickMs, String(i), mb, holdings);
+      committed += r.holdings(now, now + tickMs, String(i), mb, holdings);
     }
     budget.accrue(now - lastTick, shadow - lastShadow, spent - lastSpent);
     lastTick = now;
     lastShadow = shadow;
     lastSpent = spent;
-    return projected;
+    return { projected, committed };
   };
 
   const tick = (now: number): void => {
-    const projected = account(now);
+    const { projected, committed } = account(now);
     let spent = lastSpent;
-    for (const release of budget.select(now, holdings, tickMs, projected)) {
+    for (const release of budget.select(now, holdings, tickMs, projected, committed)) {
       const fn = Number(release.id.slice(0, release.id.indexOf(':')));
       const r = replays[fn]!;
       const before = r.idleMsUntil(now);

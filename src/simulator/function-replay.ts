@@ -193,21 +193,32 @@ export class FunctionReplay {
    * The idle memory the warm-memory budget may take back at `now` (after advance(now)), while the
    * function is idle: its last idle instance (the histogram's "loaded" or not) and the pre-warm of
    * this idle period if it starts before `until`. Their ids are `${id}:idle` and `${id}:prewarm`.
+   * Returns what its other idle instances will cost until `until` (MB x ms): the budget cannot take
+   * them, but they spend from it.
    */
-  holdings(now: number, until: number, id: string, memoryMb: number, into: WarmHolding[]): void {
+  holdings(now: number, until: number, id: string, memoryMb: number, into: WarmHolding[]): number {
     const functionIdle = this.state.functionIdleSince;
     const histogram = this.state.histogram;
-    // While calls run, or while it has other idle instances (scale-down capacity), a function's idle
-    // instances follow the fixed keep-alive, as in the shadow: the budget takes only the last one.
-    if (this.idle.length === 1 && functionIdle !== undefined && this.idleDecision !== undefined) {
-      const since = this.idle.at(0);
-      const stopAt = instanceStopAt(this.idleDecision, since, functionIdle, true);
-      if (stopAt > now) into.push({ id: `${id}:idle`, kind: 'idle', memoryMb, idleSince: functionIdle, startAt: since, stopAt, histogram });
-    }
+    const idle = this.idle;
     const plan = this.plan;
     if (plan !== undefined && functionIdle !== undefined && plan.startAt < until && plan.stopAt > now) {
       into.push({ id: `${id}:prewarm`, kind: 'prewarm', memoryMb, idleSince: functionIdle, startAt: plan.startAt, stopAt: plan.stopAt, histogram });
     }
+    if (idle.length === 0) return 0;
+    const decision = functionIdle !== undefined && this.idleDecision !== undefined ? this.idleDecision : this.state.decide(now, this.p.policy, this.p.keepAliveMs);
+    // While calls run, or while it has other idle instances (scale-down capacity), a function's idle
+    // instances follow the fixed keep-alive, as in the shadow: the budget takes only the last one.
+    if (idle.length === 1 && functionIdle !== undefined) {
+      const stopAt = instanceStopAt(decision, idle.at(0), functionIdle, true);
+      if (stopAt > now) into.push({ id: `${id}:idle`, kind: 'idle', memoryMb, idleSince: functionIdle, startAt: idle.at(0), stopAt, histogram });
+      return 0;
+    }
+    let committed = 0;
+    for (let i = 0; i < idle.length; i++) {
+      const stopAt = instanceStopAt(decision, idle.at(i), functionIdle, i === idle.length - 1);
+      committed += memoryMb * Math.max(0, Math.min(until, stopAt) - now);
+    }
+    return committed;
   }
 
   /** Unload the newest idle instance at `now`. */

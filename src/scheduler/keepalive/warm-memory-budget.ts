@@ -162,15 +162,17 @@ export class WarmMemoryBudget {
   }
 
   /**
-   * Which holdings to give up now so that what they cost over the next horizonMs fits the credit
-   * plus the allowance of that horizon (shadowProjectedMbMs: what the shadow will hold in it). The
-   * least valuable go first; while it fits, only those worth less than the clearing price go.
+   * Which holdings to give up now so that what they cost over the next horizonMs, with the idle
+   * memory it cannot take (committedMbMs), fits the credit plus the allowance of that horizon
+   * (shadowProjectedMbMs: what the shadow will hold in it). The least valuable go first; while it
+   * fits, only those worth less than the clearing price go.
    */
-  select(now: number, holdings: readonly WarmHolding[], horizonMs: number, shadowProjectedMbMs: number): BudgetRelease[] {
+  select(now: number, holdings: readonly WarmHolding[], horizonMs: number, shadowProjectedMbMs: number, committedMbMs = 0): BudgetRelease[] {
     const allowance = this.options.capMb !== undefined ? this.options.capMb * horizonMs : shadowProjectedMbMs;
     // A debt (an overrun) is paid back too: the room can be negative, and then everything goes.
     const room = this.credit + allowance - this.reserve;
-    let spend = 0;
+    // Idle memory the budget cannot take (scale-down capacity) spends from the room all the same.
+    let spend = committedMbMs;
     for (const h of holdings) spend += costWithin(h, now, horizonMs);
     this.expected = { spend, allowance };
     const binding = spend > room;

@@ -72,6 +72,14 @@ test('the budget keeps everything while it fits, then releases the least valuabl
   assert.equal(budget.stats.releasedIdle, 1);
 });
 
+test('idle memory the budget cannot take (scale-down instances) spends from the room too', () => {
+  const now = 100 * MIN;
+  const h = histogramOf([2.5 * MIN, 50]);
+  const holdings = [idle('last', 512, h, now - MIN, now + 9 * MIN)];
+  assert.deepEqual(new WarmMemoryBudget().select(now, holdings, MIN, 1024 * MIN, 512 * MIN), []);
+  assert.deepEqual(new WarmMemoryBudget().select(now, holdings, MIN, 1024 * MIN, 1024 * MIN).map((r) => r.id), ['last']);
+});
+
 test('the credit: savings accrued earlier pay for holding more than the shadow later, and only that much', () => {
   const budget = new WarmMemoryBudget();
   const now = 100 * MIN;
