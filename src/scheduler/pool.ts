@@ -6,7 +6,7 @@ import type { InvocationTarget } from './invocation.js';
 import type { PooledInstance, StartReason } from './pooled-instance.js';
 import { ewma, instancesToStart, mayQueue } from './policies.js';
 import { PoolKeepAlive, idleInstancesToStopAt } from './keepalive/index.js';
-import type { KeepAliveDecision } from './keepalive/index.js';
+import type { IdleInstanceView, KeepAliveDecision } from './keepalive/index.js';
 
 /** What a pool needs from the scheduler that owns it. */
 export interface PoolHost {
@@ -261,7 +261,7 @@ export class Pool {
   reap(decision: KeepAliveDecision, functionIdleSince: number | undefined): void {
     if (this.idle.length === 0) return;
     const now = this.host.clock.now();
-    const expired = new Set(idleInstancesToStopAt(this.idle.map((pi) => ({ id: pi.id, idleSince: pi.idleSince, holdUntil: pi.holdUntil })), now, decision, functionIdleSince));
+    const expired = new Set(idleInstancesToStopAt(this.idleViews(), now, decision, functionIdleSince));
     if (expired.size === 0) return;
     // The oldest idle instances go first; provisioned ones (the floor) stay.
     let i = 0;
@@ -274,6 +274,28 @@ export class Pool {
         i++;
       }
     }
+  }
+
+  /** An instance leaves the idle state: its idle memory-time is spent (the warm-memory budget's ledger). */
+  private spentIdle(pi: PooledInstance): void {
+    this.keepAlive.idleMbMsClosed += pi.memoryMb * Math.max(0, this.host.clock.now() - pi.idleSince);
+  }
+
+  /** Idle MB x ms the pool's instances have held until `now`: those no longer idle and those idle now. */
+  idleMbMsUntil(now: number): number {
+    let open = 0;
+    for (const pi of this.idle) open += pi.memoryMb * Math.max(0, now - pi.idleSince);
+    return this.keepAlive.idleMbMsClosed + open;
+  }
+
+  /** The idle instances as the keep-alive sees them, oldest first. */
+  idleViews(): IdleInstanceView[] {
+    return this.idle.map((pi) => ({ id: pi.id, idleSince: pi.idleSince, holdUntil: pi.holdUntil }));
+  }
+
+  /** The idle instance the next call would get (the most recently idle one). */
+  newestIdle(): PooledInstance | undefined {
+    return this.idle[this.idle.length - 1];
   }
 
   /** The least recently used idle instance, for eviction when the memory budget is full. */
@@ -302,6 +324,7 @@ export class Pool {
   stop(pi: PooledInstance): void {
     if (pi.state === 'stopped') return;
     if (pi.state === 'busy') this.busy--;
+    if (pi.state === 'idle') this.spentIdle(pi);
     pi.state = 'stopped';
     const at = this.idle.indexOf(pi);
     if (at >= 0) this.idle.splice(at, 1);
@@ -371,6 +394,7 @@ export class Pool {
   }
 
   private markBusy(pi: PooledInstance): void {
+    if (pi.state === 'idle') this.spentIdle(pi);
     pi.state = 'busy';
     pi.holdUntil = undefined;
     this.busy++;

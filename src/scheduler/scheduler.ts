@@ -18,7 +18,9 @@ import { PooledInstance } from './pooled-instance.js';
 import type { StartReason } from './pooled-instance.js';
 import { billedDurationMs, functionConcurrencyLimit } from './policies.js';
 import { HYBRID_DEFAULTS, PoolKeepAlive } from './keepalive/index.js';
-import type { HybridParams, KeepAlivePolicyName, KeepAliveStatus } from './keepalive/index.js';
+import type { HybridParams, KeepAlivePolicyName, KeepAliveStatus, KeepAliveTick, WarmBudgetOptions, WarmMemoryBudget } from './keepalive/index.js';
+import { WarmBudgetReaper } from './warm-budget-reaper.js';
+import type { BudgetedVersion } from './warm-budget-reaper.js';
 import { ColdStartLog, formatInitPhases } from './cold-start-log.js';
 
 export interface SchedulerOptions {
@@ -47,6 +49,12 @@ export interface SchedulerOptions {
   readonly defaultKeepAlivePolicy?: KeepAlivePolicyName;
   /** Parameters of the adaptive (hybrid histogram) policy; default: the paper's. */
   readonly keepAliveParams?: HybridParams;
+  /**
+   * The warm-memory budget of functions under the adaptive policy (keepalive/warm-memory-budget.ts):
+   * default on, holding their idle memory to what their fixed keep-alive would hold; a capMb holds
+   * it under an absolute cap instead; false turns it off.
+   */
+  readonly warmMemoryBudget?: WarmBudgetOptions | false;
 }
 
 /** Emitted for every finished invocation (telemetry subscribes; nothing here waits for it). */
@@ -110,6 +118,9 @@ export class Scheduler extends EventEmitter implements PoolHost {
   /** Keep-alive state per function version (pool key): it outlives pools scaled to zero. */
   private readonly keepAlives = new Map<string, PoolKeepAlive>();
   private readonly coldStartLog = new ColdStartLog();
+  /** The warm-memory budget (undefined when off), and the memory of each version it has seen (versions scaled to zero still count). */
+  private readonly warmBudget: WarmBudgetReaper | undefined;
+  private readonly budgetedMemoryMb = new Map<string, number>();
   private inFlight = 0;
   private closing = false;
   private startsRunning = 0;
@@ -123,6 +134,7 @@ export class Scheduler extends EventEmitter implements PoolHost {
     this.maxQueueWaitMs = options.maxQueueWaitMs;
     this.eagerInstances = options.eagerInstances;
     this.budget = new MemoryBudget(options.memoryBudgetMb);
+    this.warmBudget = options.warmMemoryBudget === false ? undefined : new WarmBudgetReaper(options.warmMemoryBudget ?? {});
     this.reaper = setInterval(() => this.reapIdle(), options.reapIntervalMs);
     this.reaper.unref();
   }
@@ -192,7 +204,10 @@ export class Scheduler extends EventEmitter implements PoolHost {
     }
     // Keep-alive histograms of versions that are gone go with them.
     for (const key of this.keepAlives.keys()) {
-      if (key.startsWith(`${name}:`) && !current(key.slice(name.length + 1))) this.keepAlives.delete(key);
+      if (key.startsWith(`${name}:`) && !current(key.slice(name.length + 1))) {
+        this.keepAlives.delete(key);
+        this.budgetedMemoryMb.delete(key);
+      }
     }
     if (!current('$LATEST')) {
       this.reservations.delete(name);
@@ -604,21 +619,46 @@ export class Scheduler extends EventEmitter implements PoolHost {
 
   /**
    * Apply the keep-alive (the timer calls this; tests call it with a moved clock): stop idle
-   * instances past their keep-alive, start the pre-warm the adaptive policy planned, keep the
-   * provisioned floors.
+   * instances past their keep-alive, let the warm-memory budget take back idle memory, start the
+   * pre-warms the adaptive policy planned (and the budget kept), keep the provisioned floors.
    */
   reapIdle(): void {
     const now = this.clock.now();
+    const ticks: Array<{ key: string; pool: Pool; tick: KeepAliveTick }> = [];
+    const budgeted: BudgetedVersion[] = [];
     for (const [key, pool] of this.pools) {
       const scaling = pool.currentTarget.scaling;
       const fixedMs = (scaling.keepAliveSec ?? this.options.defaultKeepAliveSec) * 1000;
-      const tick = pool.keepAlive.tick(now, scaling.keepAlivePolicy ?? this.options.defaultKeepAlivePolicy ?? 'fixed', fixedMs);
+      const policy = scaling.keepAlivePolicy ?? this.options.defaultKeepAlivePolicy ?? 'fixed';
+      const tick = pool.keepAlive.tick(now, policy, fixedMs);
       pool.reap(tick.decision, tick.functionIdleSince);
-      if (tick.prewarmUntil !== undefined && pool.prewarm(tick.prewarmUntil)) pool.keepAlive.prewarmDone();
+      ticks.push({ key, pool, tick });
+      if (this.warmBudget && policy === 'adaptive') {
+        this.budgetedMemoryMb.set(key, pool.currentTarget.config.memoryMb);
+        budgeted.push({ key, keepAlive: pool.keepAlive, pool, memoryMb: pool.currentTarget.config.memoryMb, tick });
+      } else {
+        this.budgetedMemoryMb.delete(key);
+      }
+    }
+    if (this.warmBudget) {
+      // A version scaled to zero holds nothing, but what its fixed keep-alive would hold still counts.
+      for (const [key, memoryMb] of this.budgetedMemoryMb) {
+        const keepAlive = this.keepAlives.get(key);
+        if (keepAlive && !this.pools.has(key)) budgeted.push({ key, keepAlive, pool: undefined, memoryMb, tick: undefined });
+      }
+      this.warmBudget.apply(now, budgeted, this.options.reapIntervalMs);
+    }
+    for (const { key, pool, tick } of ticks) {
+      if (tick.prewarmUntil !== undefined && pool.keepAlive.prewarmPending(now) && pool.prewarm(tick.prewarmUntil)) pool.keepAlive.prewarmDone();
       pool.ensureMinimum();
       // An empty pool goes (its keep-alive state stays), unless a pre-warm is still to come.
       if (pool.isEmpty && !pool.keepAlive.prewarmPending(now)) this.pools.delete(key);
     }
+  }
+
+  /** What the warm-memory budget has done so far (undefined when it is off). */
+  warmBudgetStats(): WarmMemoryBudget['stats'] | undefined {
+    return this.warmBudget?.budget.stats;
   }
 
   /** The keep-alive decision of each version of a function that has run (for the API and the dashboard). */

@@ -55,6 +55,10 @@ export const platformConfigSchema = z
     nodeStemCells: z.number().int().min(0).max(16).default(2),
     /** Keep-alive policy of functions that do not choose one: fixed (Lambda's) or adaptive (hybrid histogram). */
     defaultKeepAlivePolicy: z.enum(['fixed', 'adaptive'], { message: 'must be "fixed" or "adaptive"' }).default('fixed'),
+    /** Hold the idle memory of adaptive functions to what their fixed keep-alive would hold (the warm-memory budget). */
+    warmMemoryBudget: z.boolean().default(true),
+    /** With the warm-memory budget: an absolute cap on their idle memory (MB) instead; 0: the fixed keep-alive's. */
+    warmMemoryCapMb: z.number().int().min(0).default(0),
     /** Async invocations: delay before the first retry after a function error (Lambda: about 1 min). */
     asyncRetryBaseMs: z.number().int().min(1).max(3_600_000).default(60_000),
     /** Async events in flight per function without reserved concurrency. */
@@ -130,6 +134,8 @@ const ENV_KEYS: Record<string, { key: keyof PlatformConfig; type: 'string' | 'nu
   MODELFN_STEM_CELL_MEMORY_MB: { key: 'stemCellMemoryMb', type: 'number' },
   MODELFN_NODE_STEM_CELLS: { key: 'nodeStemCells', type: 'number' },
   MODELFN_KEEP_ALIVE_POLICY: { key: 'defaultKeepAlivePolicy', type: 'string' },
+  MODELFN_WARM_MEMORY_BUDGET: { key: 'warmMemoryBudget', type: 'boolean' },
+  MODELFN_WARM_MEMORY_CAP_MB: { key: 'warmMemoryCapMb', type: 'number' },
   MODELFN_ASYNC_RETRY_BASE_MS: { key: 'asyncRetryBaseMs', type: 'number' },
   MODELFN_ASYNC_CONCURRENCY: { key: 'asyncConcurrency', type: 'number' },
   MODELFN_MAX_ASYNC_PAYLOAD_BYTES: { key: 'maxAsyncPayloadBytes', type: 'number' },

@@ -155,6 +155,7 @@ export class Platform {
         maxConcurrentStarts: config.maxConcurrentStarts,
         maxResponseBytes: config.maxSyncPayloadBytes,
         defaultKeepAlivePolicy: config.defaultKeepAlivePolicy,
+        warmMemoryBudget: config.warmMemoryBudget ? (config.warmMemoryCapMb > 0 ? { capMb: config.warmMemoryCapMb } : {}) : false,
       });
       closers.push(() => scheduler.shutdown(config.drainTimeoutMs));
       const registry = new Registry(store, { region: config.region, accountId: config.accountId });

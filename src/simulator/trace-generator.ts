@@ -1,5 +1,5 @@
 import { Random } from './random.js';
-import type { Trace, TraceFunction } from './trace.js';
+import type { Trace, TraceCursor, TraceFunction } from './trace.js';
 
 /**
  * Synthetic FaaS traces with the published shape of a real workload (Shahrad et al., "Serverless
@@ -124,19 +124,32 @@ class GeneratedFunction implements TraceFunction {
   ) {}
 
   forEach(visit: (atMs: number, durationMs: number) => void): void {
+    const c = this.cursor();
+    while (c.next()) visit(c.atMs, c.durationMs);
+  }
+
+  cursor(): TraceCursor {
     const streams = this.make();
     const heads = streams.map((s) => s.next());
     const durations = new Random(this.durationSeed);
     const sigma = 0.6;
-    for (;;) {
-      let k = 0;
-      for (let i = 1; i < heads.length; i++) if (heads[i]! < heads[k]!) k = i;
-      const at = heads[k]!;
-      if (at === Infinity) return;
-      heads[k] = streams[k]!.next();
-      const d = this.meanDurationMs * Math.exp(sigma * durations.normal() - (sigma * sigma) / 2);
-      visit(at, Math.min(600_000, Math.max(1, d)));
-    }
+    const mean = this.meanDurationMs;
+    const c = {
+      atMs: NaN,
+      durationMs: NaN,
+      next(): boolean {
+        let k = 0;
+        for (let i = 1; i < heads.length; i++) if (heads[i]! < heads[k]!) k = i;
+        const at = heads[k]!;
+        if (at === Infinity) return false;
+        heads[k] = streams[k]!.next();
+        const d = mean * Math.exp(sigma * durations.normal() - (sigma * sigma) / 2);
+        c.atMs = at;
+        c.durationMs = Math.min(600_000, Math.max(1, d));
+        return true;
+      },
+    };
+    return c;
   }
 }
 

@@ -10,6 +10,15 @@ export interface TraceFunction {
   readonly kind: string;
   /** Calls visit(arrival ms, duration ms) for each invocation, in time order. */
   forEach(visit: (atMs: number, durationMs: number) => void): void;
+  /** The same invocations, pulled one at a time (to merge every function into one timeline). */
+  cursor(): TraceCursor;
+}
+
+/** Invocations pulled in time order: next() moves to the next one (false when none is left). */
+export interface TraceCursor {
+  next(): boolean;
+  readonly atMs: number;
+  readonly durationMs: number;
 }
 
 export interface Trace {
@@ -37,5 +46,19 @@ export class StoredFunction implements TraceFunction {
 
   forEach(visit: (atMs: number, durationMs: number) => void): void {
     for (let i = 0; i < this.arrivals.length; i++) visit(this.arrivals[i]!, this.durations[i]!);
+  }
+
+  cursor(): TraceCursor {
+    const { arrivals, durations } = this;
+    let i = -1;
+    return {
+      next: () => ++i < arrivals.length,
+      get atMs() {
+        return arrivals[i]!;
+      },
+      get durationMs() {
+        return durations[i]!;
+      },
+    };
   }
 }

@@ -21,6 +21,8 @@ export class IdleTimeHistogram {
   private sumOfSquares = 0;
   private short = 0;
   private lastSampleAt = -Infinity;
+  /** Samples at or beyond each bin (index bins: beyond the range), rebuilt lazily after a record. */
+  private suffix: Float64Array | undefined;
 
   constructor(
     readonly binMs: number,
@@ -69,6 +71,7 @@ export class IdleTimeHistogram {
       }
       this.lastSampleAt = atMs;
     }
+    this.suffix = undefined;
     const bin = Math.floor(Math.max(0, idleMs) / this.binMs);
     if (!(bin < this.bins)) {
       this.outOfRange++;
@@ -108,5 +111,23 @@ export class IdleTimeHistogram {
       if (cumulative >= target && cumulative > 0) return i;
     }
     return this.bins - 1;
+  }
+
+  /**
+   * Idle times recorded that lasted at least `ms` (samples spread evenly within a bin; those beyond
+   * the range always count): the survival count the warm-memory budget's call probability is built on.
+   */
+  atLeast(ms: number): number {
+    if (this.suffix === undefined) {
+      const suffix = new Float64Array(this.bins + 1);
+      suffix[this.bins] = this.outOfRange;
+      for (let i = this.bins - 1; i >= 0; i--) suffix[i] = suffix[i + 1]! + this.counts[i]!;
+      this.suffix = suffix;
+    }
+    if (!(ms > 0)) return this.suffix[0]!;
+    const x = ms / this.binMs;
+    const bin = Math.floor(x);
+    if (bin >= this.bins) return this.outOfRange;
+    return this.suffix[bin + 1]! + this.counts[bin]! * (1 - (x - bin));
   }
 }

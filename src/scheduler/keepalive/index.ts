@@ -8,3 +8,6 @@ export type { HybridParams, IdleInstanceView, KeepAliveDecision, KeepAlivePolicy
 export { KeepAliveState } from './keep-alive-state.js';
 export { PoolKeepAlive } from './pool-keep-alive.js';
 export type { KeepAliveStatus, KeepAliveTick } from './pool-keep-alive.js';
+export { FixedKeepAliveShadow } from './fixed-keep-alive-shadow.js';
+export { WarmMemoryBudget, callProbability, holdingValue } from './warm-memory-budget.js';
+export type { BudgetRelease, WarmBudgetOptions, WarmHolding } from './warm-memory-budget.js';

@@ -1,3 +1,4 @@
+import { FixedKeepAliveShadow } from './fixed-keep-alive-shadow.js';
 import { HYBRID_DEFAULTS, prewarmWindow } from './hybrid-policy.js';
 import type { HybridParams, KeepAliveDecision, KeepAlivePolicyName } from './hybrid-policy.js';
 import { KeepAliveState } from './keep-alive-state.js';
@@ -32,6 +33,12 @@ export interface KeepAliveStatus {
  */
 export class PoolKeepAlive {
   readonly state: KeepAliveState;
+  /** What the fixed keep-alive would hold idle given the same calls (one call per instance, as pools serve them). */
+  readonly shadow = new FixedKeepAliveShadow(0, true);
+  /** Idle MB x ms of the pool's instances that are no longer idle (the pool adds to it): the warm-memory budget's spend. */
+  idleMbMsClosed = 0;
+  /** What the warm-memory budget did in this idle period, for the status. */
+  private budgetNote: string | undefined;
   private period: number | undefined;
   private periodPolicy: KeepAlivePolicyName | undefined;
   private periodFixedMs = -1;
@@ -45,13 +52,26 @@ export class PoolKeepAlive {
 
   arrive(now: number): void {
     this.state.arrive(now);
+    this.shadow.arrive(now);
   }
 
   finish(now: number): void {
     this.state.finish(now);
+    this.shadow.finish(now);
+  }
+
+  /** The warm-memory budget took memory back (its reason is shown with the decision's until the next idle period). */
+  noteBudget(reason: string): void {
+    this.budgetNote = reason;
+  }
+
+  /** The pre-warm planned for this idle period, if it has not happened and its window has not passed. */
+  plannedPrewarm(now: number): { readonly startAt: number; readonly stopAt: number } | undefined {
+    return this.prewarmPending(now) ? this.plan : undefined;
   }
 
   tick(now: number, policy: KeepAlivePolicyName, fixedKeepAliveMs: number): KeepAliveTick {
+    this.shadow.keepAliveMs = fixedKeepAliveMs;
     const idleSince = this.state.functionIdleSince;
     if (idleSince === undefined) return { decision: this.state.decide(now, policy, fixedKeepAliveMs), functionIdleSince: undefined, prewarmUntil: undefined };
     // A new idle period (or new settings): decide once for the whole period, as the policy does
@@ -63,6 +83,7 @@ export class PoolKeepAlive {
       this.periodDecision = this.state.decide(idleSince, policy, fixedKeepAliveMs);
       this.plan = prewarmWindow(this.periodDecision, idleSince);
       this.prewarmed = false;
+      this.budgetNote = undefined;
     }
     const due = this.plan !== undefined && !this.prewarmed && now >= this.plan.startAt && now < this.plan.stopAt;
     return { decision: this.periodDecision, functionIdleSince: idleSince, prewarmUntil: due ? this.plan!.stopAt : undefined };
@@ -84,7 +105,7 @@ export class PoolKeepAlive {
     return {
       policy: decision.policy,
       mode: decision.mode,
-      reason: decision.reason,
+      reason: this.budgetNote !== undefined && functionIdleSince !== undefined ? `${decision.reason}; ${this.budgetNote}` : decision.reason,
       prewarmSec: Math.round(decision.prewarmMs) / 1000,
       keepAliveSec: Math.round(decision.keepAliveMs) / 1000,
       idleTimes: { samples: decision.samples, outOfRange: decision.outOfRange, cv: decision.cv },

@@ -152,3 +152,36 @@ test('a bursty caller with irregular gaps between bursts: the adaptive policy ke
   // show none and the policy falls back to the fixed keep-alive.
   assert.deepEqual([a.coldStarts, a.idleMs, a.prewarms], [f.coldStarts, f.idleMs, 0]);
 });
+
+test('one timeline for every function: a budget that never binds replays exactly what each function replayed alone gives', () => {
+  const trace = generateTrace({ seed: 5, functions: 40, days: 1, maxPerDay: 2e4 });
+  const [, , adaptive] = standardPolicies();
+  for (const model of ['app', 'pool'] as const) {
+    const alone = replay(trace, adaptive!, model);
+    const together = replay(trace, { ...adaptive!, budget: { capMb: 1e12 } }, model);
+    assert.equal(together.budget!.releasedIdle + together.budget!.skippedPrewarms, 0);
+    assert.deepEqual(
+      [together.invocations, together.coldStarts, together.prewarms, together.p75FunctionColdStartRate],
+      [alone.invocations, alone.coldStarts, alone.prewarms, alone.p75FunctionColdStartRate],
+    );
+    assert.ok(Math.abs(together.wastedGbSeconds - alone.wastedGbSeconds) < 1e-6 * alone.wastedGbSeconds, model);
+  }
+});
+
+test('the warm-memory budget: its allowance is what fixed 10 min held, and adaptive spends no more than that', () => {
+  const trace = generateTrace({ seed: 3, functions: 60, days: 2, maxPerDay: 2e4 });
+  const [fixed10, , , budgeted] = standardPolicies();
+  assert.ok(budgeted!.budget, 'the standard policies replay the budget');
+  for (const model of ['app', 'pool'] as const) {
+    const f = replay(trace, fixed10!, model);
+    const b = replay(trace, budgeted!, model);
+    // The shadow of each function is fixed 10 min given the same calls: the same GB-s.
+    assert.ok(Math.abs(b.budget!.allowanceGbS - f.wastedGbSeconds) < 1e-6 * f.wastedGbSeconds, `${model}: ${b.budget!.allowanceGbS} vs ${f.wastedGbSeconds}`);
+    assert.ok(Math.abs(b.budget!.spentGbS - b.wastedGbSeconds) < 1e-6 * b.wastedGbSeconds, `${model}: ${b.budget!.spentGbS} vs ${b.wastedGbSeconds}`);
+    assert.ok(b.wastedGbSeconds <= f.wastedGbSeconds, `${model}: ${b.wastedGbSeconds} GB-s vs ${f.wastedGbSeconds}`);
+    assert.ok(b.coldStarts < f.coldStarts, `${model}: ${b.coldStarts} cold starts vs ${f.coldStarts}`);
+  }
+  const text = formatReport(simulate(trace, { models: ['app'] }));
+  assert.match(text, /adaptive \+ budget vs fixed 10 min: /);
+  assert.match(text, /warm-memory budget: [\d,]+ idle instances unloaded early, [\d,]+ pre-warms skipped or cut short; [\d,]+ GB-s spent of [\d,]+ allowed/);
+});
