@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
@@ -49,8 +50,10 @@ function findExecutable(name: string, path: string | undefined): string | undefi
 }
 
 /**
- * Choose the scheduling class of every instance started from now on. 'batch' needs Linux and
- * chrt; without them the platform runs instances under 'normal' and says so.
+ * Choose the scheduling class of every instance started from now on. 'batch' needs Linux, chrt,
+ * and a kernel (and seccomp profile) that lets a process switch itself to SCHED_BATCH: chrt is
+ * tried once here, so that a refusal costs one warning at start-up, not every instance start.
+ * Without any of them the platform runs instances under 'normal' and says so.
  */
 export function configureInstanceScheduling(wanted: InstanceScheduling, chrt = 'chrt', env: NodeJS.ProcessEnv = process.env): SchedulingOutcome {
   if (wanted === 'normal') {
@@ -63,6 +66,13 @@ export function configureInstanceScheduling(wanted: InstanceScheduling, chrt = '
     prefix = [];
     active = 'normal';
     return { scheduling: 'normal', detail: process.platform === 'linux' ? `${chrt} not found (util-linux): instances run under SCHED_OTHER` : 'SCHED_BATCH is Linux only: instances run under the default class' };
+  }
+  const tried = spawnSync(found, ['--batch', '0', 'true'], { encoding: 'utf8', timeout: 10_000 });
+  if (tried.error || tried.status !== 0) {
+    prefix = [];
+    active = 'normal';
+    const why = tried.error?.message ?? (tried.stderr.trim().split('\n')[0] || `exit status ${tried.status}`);
+    return { scheduling: 'normal', detail: `${found} --batch 0 failed here (${why}): instances run under SCHED_OTHER` };
   }
   prefix = [found, '--batch', '0'];
   active = 'batch';

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { configureInstanceScheduling, instanceScheduling, scheduled } from '../../../src/runtimes/process/instance-scheduling.js';
 
@@ -22,4 +24,17 @@ test('batch prefixes the command with chrt --batch 0; normal and a missing chrt 
   assert.equal(batch.scheduling, 'batch');
   assert.equal(instanceScheduling(), 'batch');
   assert.deepEqual(scheduled('/usr/bin/node', ['--flag', 'a.js']), { command: '/usr/bin/chrt', args: ['--batch', '0', '/usr/bin/node', '--flag', 'a.js'] });
+});
+
+test('a chrt the kernel refuses (seccomp, no permission) falls back to normal once, with its message', (t) => {
+  t.after(() => configureInstanceScheduling('normal'));
+  const dir = mkdtempSync(join(tmpdir(), 'modelfn-chrt-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const refusing = join(dir, 'chrt');
+  writeFileSync(refusing, "#!/bin/sh\necho \"chrt: failed to set pid 0's policy: Operation not permitted\" >&2\nexit 1\n");
+  chmodSync(refusing, 0o755);
+  const outcome = configureInstanceScheduling('batch', refusing);
+  assert.equal(outcome.scheduling, 'normal');
+  assert.match(outcome.detail, /--batch 0 failed here \(chrt: failed to set pid 0's policy: Operation not permitted\)/);
+  assert.deepEqual(scheduled('node', ['x']), { command: 'node', args: ['x'] });
 });
