@@ -1,82 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { FakeLauncher, MIN, invocation, makeScheduler, target } from './fake-scheduler.js';
 import { ManualClock } from '../../../src/shared/clock.js';
 import { ModelfnError } from '../../../src/shared/errors.js';
-import type { FunctionConfig, ScalingSettings } from '../../../src/registry/types.js';
-import type { Instance, InstanceExit, InvokeRequest, InvokeResponse } from '../../../src/runtimes/runtime.js';
-import type { Launcher, LaunchRequest } from '../../../src/scheduler/instance-launcher.js';
-import type { InvocationTarget } from '../../../src/scheduler/invocation.js';
-import { Scheduler } from '../../../src/scheduler/scheduler.js';
 import type { ColdStartRecord } from '../../../src/scheduler/scheduler.js';
-import type { LogRecord } from '../../../src/telemetry/logs/log-record.js';
 
-const MIN = 60_000;
-
-class FakeInstance implements Instance {
-  readonly pid = undefined;
-  alive = true;
-  readonly exited: Promise<InstanceExit>;
-  readonly initPhases = { processStartMs: 3, runtimeInitMs: 1, userInitMs: 2, stemCell: true };
-  private exit!: (e: InstanceExit) => void;
-
-  constructor(readonly id: string) {
-    this.exited = new Promise((resolve) => (this.exit = resolve));
-  }
-
-  async invoke(request: InvokeRequest): Promise<InvokeResponse> {
-    await new Promise((r) => setTimeout(r, 2));
-    return { ok: true, payload: Buffer.from(JSON.stringify({ id: request.requestId })) };
-  }
-
-  kill(): void {
-    if (!this.alive) return;
-    this.alive = false;
-    this.exit({ code: null, signal: 'SIGKILL' });
-  }
-}
-
-class FakeLauncher implements Launcher {
-  readonly launched: FakeInstance[] = [];
-  async launch(request: LaunchRequest): Promise<Instance> {
-    await new Promise((r) => setTimeout(r, 2));
-    const instance = new FakeInstance(request.id);
-    this.launched.push(instance);
-    request.onPhases?.({ fetchMs: 0.5, processStartMs: 3, runtimeInitMs: 1, userInitMs: 2 }, true);
-    return instance;
-  }
-  async cleanup(): Promise<void> {}
-  get live(): FakeInstance[] {
-    return this.launched.filter((i) => i.alive);
-  }
-}
-
-function target(scaling: Partial<ScalingSettings> = {}, version = '$LATEST'): InvocationTarget {
-  const config: FunctionConfig = {
-    name: 'fn', version, runtime: 'nodejs20.x', handler: 'index.handler', memoryMb: 128, timeoutSec: 3, environment: {}, description: '',
-    codeSha256: 'a'.repeat(64), codeSize: 1, revisionId: 'rev-1', lastModified: '2026-01-01T00:00:00.000Z',
-  };
-  return { config, scaling: { reservedConcurrency: null, keepAliveSec: 600, ...scaling }, invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:fn' };
-}
-
-function makeScheduler(launcher: Launcher, clock: ManualClock, options: Partial<ConstructorParameters<typeof Scheduler>[0]> = {}) {
-  const logs: LogRecord[] = [];
-  const scheduler = new Scheduler({
-    clock, launcher, logs: { append: (r) => logs.push(r) }, memoryBudgetMb: 100_000, accountConcurrency: 1000, minUnreservedConcurrency: 100,
-    defaultKeepAliveSec: 600, maxQueueLength: 1000, maxQueueWaitMs: 10_000, reapIntervalMs: 3_600_000, eagerInstances: 1000, maxResponseBytes: 6 * 1024 * 1024,
-    ...options,
-  });
-  return { scheduler, logs };
-}
-
-let n = 0;
-const invocation = (wantLogs = false) => ({ requestId: `req-${++n}`, payload: Buffer.from('{}'), wantLogs });
 const settle = () => new Promise((r) => setTimeout(r, 20));
 
 test('adaptive keep-alive: a 30-minute job is learnt, unloaded when idle and pre-warmed before its next call', async () => {
   const clock = new ManualClock(1_000_000_000);
   const launcher = new FakeLauncher();
   const { scheduler } = makeScheduler(launcher, clock);
-  const t = target({ keepAlivePolicy: 'adaptive', keepAliveSec: 600 });
+  const t = target('fn', { keepAlivePolicy: 'adaptive', keepAliveSec: 600 });
   // Six calls 30 minutes apart (virtual time; a call takes no virtual time): five idle times in minute 30.
   for (let i = 0; i < 6; i++) {
     if (i > 0) {
@@ -126,7 +61,7 @@ test('a pre-warmed instance that nobody uses goes when its window ends; the fixe
   // No reaper runs while it learns, so the warm-memory budget would have seen no savings to pay
   // for the pre-warm with (scheduler-warm-budget.test.ts tests the budget): off here.
   const { scheduler } = makeScheduler(launcher, clock, { defaultKeepAlivePolicy: 'adaptive', warmMemoryBudget: false });
-  const t = target({ keepAliveSec: 600 });
+  const t = target('fn', { keepAliveSec: 600 });
   for (let i = 0; i < 6; i++) {
     if (i > 0) clock.advance(30 * MIN);
     await scheduler.invoke(t, invocation());
@@ -140,7 +75,7 @@ test('a pre-warmed instance that nobody uses goes when its window ends; the fixe
   scheduler.reapIdle();
   assert.equal(launcher.live.length, 0, 'stopped after 34.1 minutes of idleness');
 
-  const fixed = target({ keepAlivePolicy: 'fixed', keepAliveSec: 600 }, '1');
+  const fixed = target('fn', { keepAlivePolicy: 'fixed', keepAliveSec: 600 }, '1');
   for (let i = 0; i < 6; i++) {
     if (i > 0) clock.advance(30 * MIN);
     await scheduler.invoke(fixed, invocation());
@@ -162,11 +97,11 @@ test('every cold start is recorded with its phases, its first invocation and an 
   const events: ColdStartRecord[] = [];
   scheduler.on('coldstart', (r: ColdStartRecord) => events.push(r));
   const inv = invocation(true);
-  const outcome = await scheduler.invoke(target(), inv);
+  const outcome = await scheduler.invoke(target('fn'), inv);
   assert.ok(outcome.initDurationMs !== undefined);
   assert.match(outcome.logs!, /REPORT RequestId: \S+.*Init Duration: [\d.]+ ms\nINIT_PHASES RequestId: \S+\tInit Duration: [\d.]+ ms\tFetch: 0\.50 ms\tProcess Start: 3\.00 ms\tRuntime Init: 1\.00 ms\tUser Init: 2\.00 ms\tFirst Invoke: [\d.]+ ms\tStem Cell: yes$/);
   assert.ok(logs.some((l) => l.kind === 'platform' && l.requestId === inv.requestId && l.message.startsWith('INIT_PHASES')));
-  await scheduler.invoke(target(), invocation());
+  await scheduler.invoke(target('fn'), invocation());
   assert.equal(events.length, 1, 'the warm call is no cold start');
   const [record] = scheduler.recentColdStarts('fn');
   assert.deepEqual(record, events[0]);
@@ -182,7 +117,7 @@ test('provisioned concurrency counts against reserved concurrency and a dead pro
   const clock = new ManualClock(4_000_000_000);
   const launcher = new FakeLauncher();
   const { scheduler } = makeScheduler(launcher, clock, { maxQueueLength: 0 });
-  const t = target({ reservedConcurrency: 2 }, '1');
+  const t = target('fn', { reservedConcurrency: 2 }, '1');
   scheduler.applyProvisioned([{ target: t, count: 2 }]);
   await settle();
   assert.deepEqual(scheduler.provisionedStatus('fn', '1'), { allocated: 2, available: 2 });
