@@ -1,8 +1,9 @@
 // Core platform benchmark: warm throughput through a route to a Node.js handler against a bare
 // node:http server doing the same work (same run, same machine), and cold starts.
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { zipDirectory } from '../src/artifacts/zip-directory.js';
+import { descendantsOf } from '../src/runtimes/sandbox/process-tree.js';
 import { fromPackageRoot } from '../src/shared/paths.js';
 import { load } from './lib/load.js';
 import type { LoadResult } from './lib/load.js';
@@ -32,17 +33,7 @@ async function cpuMs(pid: number): Promise<{ own: number; below: number }> {
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return f.length > 13 ? (Number(f[11]) + Number(f[12])) * (1000 / 100) : 0;
   };
-  let below = 0;
-  const walk = async (p: number): Promise<void> => {
-    for (const tid of await readdir(`/proc/${p}/task`).catch(() => [] as string[])) {
-      const kids = (await readFile(`/proc/${p}/task/${tid}/children`, 'utf8').catch(() => '')).trim().split(/\s+/).filter(Boolean).map(Number);
-      for (const k of kids) {
-        below += await ticks(k);
-        await walk(k);
-      }
-    }
-  };
-  await walk(pid);
+  const below = (await Promise.all(descendantsOf(pid).slice(1).map(ticks))).reduce((a, b) => a + b, 0);
   return { own: await ticks(pid), below };
 }
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { test } from 'node:test';
+import { descendantsOf } from '../../src/runtimes/sandbox/process-tree.js';
 import { CLI, fixture, invoke, mustDeploy, startPlatform } from '../support/platform.js';
 import type { RunningPlatform } from '../support/platform.js';
 import { PYTHON3, need, requirements } from '../support/requirements.js';
@@ -13,7 +14,6 @@ const POLICY_NAMES: Record<number, string> = { 0: 'SCHED_OTHER', 3: 'SCHED_BATCH
 
 /** The scheduling policy of every thread of a process, as the kernel reports it. */
 async function policiesOf(pid: number): Promise<string[]> {
-  const { readdir } = await import('node:fs/promises');
   const out: string[] = [];
   for (const tid of await readdir(`/proc/${pid}/task`)) {
     const sched = await readFile(`/proc/${pid}/task/${tid}/sched`, 'utf8');
@@ -68,23 +68,6 @@ test('--instance-scheduling normal keeps instances under SCHED_OTHER; a bad valu
   assert.match(err, /instanceScheduling.*must be "batch" or "normal"/);
 });
 
-/** Every process below `pid`. */
-async function descendants(pid: number): Promise<number[]> {
-  const out: number[] = [];
-  const walk = async (p: number): Promise<void> => {
-    const { readdir } = await import('node:fs/promises');
-    for (const tid of await readdir(`/proc/${p}/task`).catch(() => [] as string[])) {
-      const kids = (await readFile(`/proc/${p}/task/${tid}/children`, 'utf8').catch(() => '')).trim().split(/\s+/).filter(Boolean).map(Number);
-      for (const k of kids) {
-        out.push(k);
-        await walk(k);
-      }
-    }
-  };
-  await walk(pid);
-  return out;
-}
-
 test('sandboxed: every process the platform starts (bwrap, the runtimes inside, stem cells, the zygote) runs under SCHED_BATCH', async (t) => {
   if (!need(t, requirements.chrt, requirements.bwrap)) return;
   const p = await startPlatform({ sandbox: true, args: ['--python', PYTHON3] });
@@ -95,7 +78,7 @@ test('sandboxed: every process the platform starts (bwrap, the runtimes inside, 
       await mustDeploy(p.url, 'py', fixture('functions', 'py-basic'), { runtime: 'python3.11', handler: 'lambda_function.lambda_handler', memoryMb: 256 });
       assert.equal((await invoke(p.url, 'py', { name: 'x' })).status, 200);
     }
-    const procs = await descendants(p.proc.pid!);
+    const procs = descendantsOf(p.proc.pid!).slice(1);
     assert.ok(procs.length >= 2, `the platform runs processes: ${procs.join(', ')}`);
     for (const pid of procs) {
       const policies = await policiesOf(pid).catch(() => ['gone']);
