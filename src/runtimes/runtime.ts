@@ -37,15 +37,21 @@ export interface InvokeRequest {
   readonly payload: Buffer;
   /** Epoch ms by which the function must answer. */
   readonly deadlineMs: number;
+  /**
+   * The function's timeout. A pipelining instance gets its invocations ahead of their start, so
+   * it sets the deadline itself when one starts.
+   */
+  readonly timeoutMs?: number;
   readonly invokedFunctionArn: string;
   readonly clientContext?: string;
   readonly cognitoIdentity?: string;
   readonly traceId?: string;
 }
 
+/** runMs: how long the call ran inside the instance, for runtimes that can tell (free of the platform's queueing). */
 export type InvokeResponse =
-  | { readonly ok: true; readonly payload: Buffer }
-  | { readonly ok: false; readonly error: LambdaError };
+  | { readonly ok: true; readonly payload: Buffer; readonly runMs?: number }
+  | { readonly ok: false; readonly error: LambdaError; readonly runMs?: number };
 
 export interface InstanceExit {
   readonly code: number | null;
@@ -64,6 +70,14 @@ export interface Instance {
   /** False once the instance is dying or dead: it must not be handed another invocation. */
   readonly alive: boolean;
   invoke(request: InvokeRequest): Promise<InvokeResponse>;
+  /**
+   * The instance takes invocations while one runs and runs them one at a time, in order
+   * (pipelining). Then an invocation it drops unstarted on withdraw() rejects with
+   * InvocationWithdrawn, and every invocation behind one that dies with its process never ran.
+   */
+  readonly pipelining?: boolean;
+  /** Ask a pipelining instance to drop an invocation that has not started (it may have). */
+  withdraw?(requestId: string): void;
   /** Stop the instance now (SIGKILL to its process group). */
   kill(): void;
   readonly exited: Promise<InstanceExit>;
@@ -121,6 +135,14 @@ export class InitFailure extends Error {
 }
 
 /** The instance died while serving (exit, crash, kill). */
+/** A pipelining instance dropped the invocation unstarted when asked to: it may run elsewhere. */
+export class InvocationWithdrawn extends Error {
+  constructor(requestId: string) {
+    super(`invocation ${requestId} was withdrawn before it started`);
+    this.name = 'InvocationWithdrawn';
+  }
+}
+
 export class InstanceDied extends Error {
   constructor(
     readonly exit: InstanceExit,

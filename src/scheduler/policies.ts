@@ -49,6 +49,28 @@ export function instancesToStart(input: StartDecisionInput): number {
   return Math.max(0, Math.min(missing, headroom));
 }
 
+export interface PipelineDecisionInput {
+  /** Invocations the instance holds now: the running one and those handed over behind it. */
+  readonly assigned: number;
+  /** The most an instance may hold at once (1: no pipelining). */
+  readonly maxDepth: number;
+  /** Recent mean run time of a call inside the instance (undefined until measured). */
+  readonly meanRunMs: number | undefined;
+  /** The longest expected wait behind the calls ahead that is worth it. */
+  readonly maxWaitMs: number;
+}
+
+/**
+ * May a busy instance be handed one more invocation, to run when those it holds are done
+ * (pipelining)? Only a fast function's instance, and only while the expected wait behind the
+ * calls ahead stays short: for a 50 µs handler, waiting behind three calls beats waking a fourth
+ * process by far (on a small machine, waking 32 processes for 32 concurrent 50 µs calls cost
+ * more CPU than the calls); for a 100 ms handler the next call gets its own instance, as on Lambda.
+ */
+export function mayPipeline(input: PipelineDecisionInput): boolean {
+  return input.meanRunMs !== undefined && input.assigned < input.maxDepth && input.assigned * input.meanRunMs <= input.maxWaitMs;
+}
+
 /** Exponentially weighted moving average: recent behaviour counts most, one outlier little. */
 export function ewma(previous: number | undefined, sample: number, weight = 0.2): number {
   return previous === undefined ? sample : previous + weight * (sample - previous);

@@ -3,8 +3,8 @@ import type { Clock } from '../shared/clock.js';
 import { InitFailure } from '../runtimes/runtime.js';
 import type { LambdaError } from '../runtimes/runtime.js';
 import type { InvocationTarget } from './invocation.js';
-import type { PooledInstance, StartReason } from './pooled-instance.js';
-import { ewma, instancesToStart, mayQueue } from './policies.js';
+import type { PooledInstance, StartReason, TurnState } from './pooled-instance.js';
+import { ewma, instancesToStart, mayPipeline, mayQueue } from './policies.js';
 import { PoolKeepAlive, idleInstancesToStopAt } from './keepalive/index.js';
 import type { IdleInstanceView, KeepAliveDecision } from './keepalive/index.js';
 
@@ -14,6 +14,10 @@ export interface PoolHost {
   readonly maxQueueLength: number;
   readonly maxQueueWaitMs: number;
   readonly eagerInstances: number;
+  /** The most invocations a pipelining instance holds at once (1: none handed over while one runs). */
+  readonly pipelineDepth: number;
+  /** The longest expected wait behind the calls an instance holds that pipelining accepts. */
+  readonly pipelineWaitMs: number;
   functionLimit(target: InvocationTarget): number;
   functionInstances(functionName: string): number;
   /**
@@ -32,6 +36,12 @@ export interface PoolHost {
   throttleReason(target: InvocationTarget): string;
   /** An instance finished its start; claimed: a waiting request took it (else it went idle). */
   onStarted?(pi: PooledInstance, claimed: boolean): void;
+}
+
+/** An invocation handed to a busy instance: it runs when `turn` says so. */
+export interface PipelinedLease {
+  readonly pi: PooledInstance;
+  readonly turn: Promise<TurnState>;
 }
 
 /** What acquire hands back: an instance now marked busy, and whether this call started it. */
@@ -67,6 +77,10 @@ export class Pool {
   private busy = 0;
   private draining = false;
   private meanServiceMs: number | undefined;
+  /** Run time inside the instance, as pipelining instances report it (free of the platform's own queueing). */
+  private meanRunMs: number | undefined;
+  /** Pipelined invocations waiting for their turn: they count against the queue limit. */
+  private pipelined = 0;
   private meanColdStartMs: number | undefined;
   private repump: NodeJS.Timeout | undefined;
   /** Provisioned concurrency: this many instances are kept initialised, idle or not. */
@@ -180,6 +194,38 @@ export class Pool {
     return undefined;
   }
 
+  /**
+   * Hand the invocation to a busy instance of the current code, to run when the calls it holds
+   * are done (policies.ts mayPipeline), or undefined. Never past requests already waiting in the
+   * queue, and pipelined calls count against the queue limit as waiting ones do.
+   */
+  takePipelined(requestId: string): PipelinedLease | undefined {
+    const meanRunMs = this.meanRunMs;
+    if (meanRunMs === undefined || this.host.pipelineDepth <= 1 || this.waiters.length > 0 || this.draining) return undefined;
+    if (this.pipelined >= this.host.maxQueueLength) return undefined;
+    let best: PooledInstance | undefined;
+    for (const pi of this.instances.values()) {
+      if (pi.state !== 'busy' || !pi.pipelining || !pi.alive || pi.revisionId !== this.target.config.revisionId) continue;
+      if (best !== undefined && pi.assigned >= best.assigned) continue;
+      if (mayPipeline({ assigned: pi.assigned, maxDepth: this.host.pipelineDepth, meanRunMs, maxWaitMs: this.host.pipelineWaitMs })) best = pi;
+    }
+    if (best === undefined) return undefined;
+    const pi = best;
+    pi.assigned++;
+    this.pipelined++;
+    return { pi, turn: new Promise<TurnState>((resolve) => pi.turns.push({ requestId, resolve })) };
+  }
+
+  /** The instance dropped a pipelined invocation unstarted: it leaves the line. */
+  dropTurn(pi: PooledInstance, requestId: string): void {
+    const at = pi.turns.findIndex((t) => t.requestId === requestId);
+    if (at < 0) return;
+    const [turn] = pi.turns.splice(at, 1);
+    pi.assigned--;
+    this.pipelined--;
+    turn!.resolve('withdrawn');
+  }
+
   acquire(): Promise<Lease> {
     const warm = this.takeIdle();
     if (warm) return Promise.resolve({ pi: warm, cold: false });
@@ -189,7 +235,7 @@ export class Pool {
     // A request that can still get an instance of its own always waits for it; the queue limit
     // counts only the requests beyond the function's capacity.
     const canStart = this.host.functionInstances(this.functionName) < limit;
-    const queued = Math.max(0, this.waiters.length - this.starting);
+    const queued = Math.max(0, this.waiters.length - this.starting) + this.pipelined;
     if (limit === 0 || (!canStart && !mayQueue({ queueLength: queued, maxQueueLength: this.host.maxQueueLength }))) {
       return Promise.reject(this.throttle());
     }
@@ -201,9 +247,22 @@ export class Pool {
     });
   }
 
-  /** The invocation is over: reuse the instance, hand it to a waiter, or stop it. */
-  release(pi: PooledInstance, serviceMs?: number): void {
+  /**
+   * The invocation is over: the next pipelined one runs, or the instance is reused, handed to a
+   * waiter, or stopped. died: it ended with its instance's death, so nothing behind it started;
+   * after a call that ended well the next one may have started even if the instance is dead now.
+   */
+  release(pi: PooledInstance, serviceMs?: number, runMs?: number, died = false): void {
     if (serviceMs !== undefined) this.meanServiceMs = ewma(this.meanServiceMs, serviceMs);
+    if (runMs !== undefined) this.meanRunMs = ewma(this.meanRunMs, runMs);
+    if (pi.assigned > 0) pi.assigned--;
+    const next = pi.turns.shift();
+    if (next !== undefined) {
+      this.pipelined--;
+      if (!died && pi.state === 'busy') return next.resolve('run');
+      next.resolve('gone');
+      this.abandonTurns(pi);
+    }
     if (pi.state === 'stopped') return;
     if (pi.state === 'busy') {
       this.busy--;
@@ -326,6 +385,7 @@ export class Pool {
     if (pi.state === 'busy') this.busy--;
     if (pi.state === 'idle') this.spentIdle(pi);
     pi.state = 'stopped';
+    this.abandonTurns(pi);
     const at = this.idle.indexOf(pi);
     if (at >= 0) this.idle.splice(at, 1);
     pi.instance?.kill();
@@ -339,6 +399,15 @@ export class Pool {
     this.stop(pi);
     // A provisioned instance that died is replaced at once (not at the next reaper tick).
     if (wasLive && this.instances.size < this.minInstances) queueMicrotask(() => this.ensureMinimum());
+  }
+
+  /** The instance will run nothing more: the invocations in its line never started. */
+  private abandonTurns(pi: PooledInstance): void {
+    for (const turn of pi.turns.splice(0)) {
+      pi.assigned--;
+      this.pipelined--;
+      turn.resolve('gone');
+    }
   }
 
   private forget(pi: PooledInstance): void {
@@ -396,6 +465,7 @@ export class Pool {
   private markBusy(pi: PooledInstance): void {
     if (pi.state === 'idle') this.spentIdle(pi);
     pi.state = 'busy';
+    pi.assigned = 1;
     pi.holdUntil = undefined;
     this.busy++;
   }

@@ -8,6 +8,18 @@ export type InstanceState = 'starting' | 'idle' | 'busy' | 'stopped';
 /** Why an instance was started: a waiting request, provisioned concurrency, or a pre-warm ahead of a predicted call. */
 export type StartReason = 'request' | 'provisioned' | 'prewarm';
 
+/**
+ * What became of an invocation handed to a busy instance (pipelined) when its turn came: 'run'
+ * (it runs now), 'gone' (the instance died before it could have started it), 'withdrawn' (the
+ * instance dropped it unstarted when asked to). Only 'run' ran: the others may run elsewhere.
+ */
+export type TurnState = 'run' | 'gone' | 'withdrawn';
+
+export interface Turn {
+  readonly requestId: string;
+  readonly resolve: (state: TurnState) => void;
+}
+
 /** The scheduler's record of one instance: its state, accounting and the invocation it serves. */
 export class PooledInstance implements WatchedProcess {
   state: InstanceState = 'starting';
@@ -24,6 +36,10 @@ export class PooledInstance implements WatchedProcess {
   lastRequestId: string | null = null;
   /** Lines of the current invocation, kept only when the caller asked for them. */
   collected: string[] | undefined;
+  /** Invocations handed to the instance and not finished: the running one and those pipelined behind it. */
+  assigned = 0;
+  /** Pipelined invocations waiting for their turn, in order. */
+  readonly turns: Turn[] = [];
   /** Capacity (ledger and memory budget) was given back. */
   released = false;
   /** A pre-warmed instance is kept idle until this time (epoch ms), whatever the keep-alive says; cleared once it serves. */
@@ -55,6 +71,11 @@ export class PooledInstance implements WatchedProcess {
 
   get functionName(): string {
     return this.target.config.name;
+  }
+
+  /** The instance takes invocations while one runs (see Instance.pipelining). */
+  get pipelining(): boolean {
+    return this.instance?.pipelining === true;
   }
 
   get alive(): boolean {

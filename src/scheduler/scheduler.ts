@@ -7,7 +7,7 @@ import type { LogSink } from '../telemetry/logs/log-record.js';
 import type { InvocationReport } from '../telemetry/logs/log-record.js';
 import { formatEnd, formatOutputLine, formatReport, formatStart } from '../telemetry/logs/log-record.js';
 import type { InstanceLogLine, InvokeResponse } from '../runtimes/runtime.js';
-import { InstanceDied, describeExit } from '../runtimes/runtime.js';
+import { InstanceDied, InvocationWithdrawn, describeExit } from '../runtimes/runtime.js';
 import type { Invocation, InvocationOutcome, InvocationTarget } from './invocation.js';
 import type { ColdStartPhases, Launcher } from './instance-launcher.js';
 import { MemoryBudget } from './memory-budget.js';
@@ -15,7 +15,7 @@ import { MemoryWatchdog } from './memory-watchdog.js';
 import { InitError, Pool } from './pool.js';
 import type { PoolHost } from './pool.js';
 import { PooledInstance } from './pooled-instance.js';
-import type { StartReason } from './pooled-instance.js';
+import type { StartReason, TurnState } from './pooled-instance.js';
 import { billedDurationMs, functionConcurrencyLimit } from './policies.js';
 import { HYBRID_DEFAULTS, PoolKeepAlive } from './keepalive/index.js';
 import type { HybridParams, KeepAlivePolicyName, KeepAliveStatus, KeepAliveTick, WarmBudgetOptions, WarmMemoryBudget } from './keepalive/index.js';
@@ -43,6 +43,19 @@ export interface SchedulerOptions {
    * fast and lets the queue deadline answer 429 instead.
    */
   readonly maxConcurrentStarts?: number;
+  /**
+   * The most invocations a pipelining instance (Node.js) holds at once: the running one and those
+   * handed over behind it (default 8; 1 turns pipelining off). See policies.ts mayPipeline.
+   */
+  readonly pipelineDepth?: number;
+  /** The longest expected wait behind an instance's calls that pipelining accepts (default 1 ms). */
+  readonly pipelineWaitMs?: number;
+  /**
+   * A pipelined invocation whose turn has not come after this long is withdrawn from its instance
+   * (if it has not started there) and run elsewhere: a slow call holds the calls behind it only
+   * this long (default 50 ms).
+   */
+  readonly pipelineWithdrawMs?: number;
   /** A synchronous result larger than this is a function error (Lambda: 6 MB). */
   readonly maxResponseBytes: number;
   /** Keep-alive policy of functions that do not choose one (default 'fixed', Lambda's). */
@@ -69,6 +82,8 @@ export interface InvocationRecord {
   readonly errorType?: string;
   /** The invocation's X-Ray style trace header (Root=...;Parent=...;Sampled=...), when it had one. */
   readonly traceId?: string;
+  /** It was handed to its instance while another call ran there (pipelining). */
+  readonly pipelined?: boolean;
 }
 
 /**
@@ -109,6 +124,9 @@ export class Scheduler extends EventEmitter implements PoolHost {
   readonly maxQueueLength: number;
   readonly maxQueueWaitMs: number;
   readonly eagerInstances: number;
+  readonly pipelineDepth: number;
+  readonly pipelineWaitMs: number;
+  private readonly pipelineWithdrawMs: number;
   private readonly pools = new Map<string, Pool>();
   private readonly perFunction = new Map<string, number>();
   private readonly reservations = new Map<string, number>();
@@ -133,6 +151,9 @@ export class Scheduler extends EventEmitter implements PoolHost {
     this.maxQueueLength = options.maxQueueLength;
     this.maxQueueWaitMs = options.maxQueueWaitMs;
     this.eagerInstances = options.eagerInstances;
+    this.pipelineDepth = options.pipelineDepth ?? 8;
+    this.pipelineWaitMs = options.pipelineWaitMs ?? 1;
+    this.pipelineWithdrawMs = options.pipelineWithdrawMs ?? 50;
     this.budget = new MemoryBudget(options.memoryBudgetMb);
     this.warmBudget = options.warmMemoryBudget === false ? undefined : new WarmBudgetReaper(options.warmMemoryBudget ?? {});
     this.reaper = setInterval(() => this.reapIdle(), options.reapIntervalMs);
@@ -148,24 +169,36 @@ export class Scheduler extends EventEmitter implements PoolHost {
     const keepAlive = pool.keepAlive;
     keepAlive.arrive(this.clock.now());
     try {
-      // A warm instance is taken at once; only a call that must wait (or start one) awaits.
-      let pi = pool.takeIdle();
-      let cold = false;
-      if (!pi) {
-        try {
-          ({ pi, cold } = await pool.acquire());
-        } catch (err) {
-          if (err instanceof InitError) return this.initFailed(target, invocation, err);
-          if (err instanceof ModelfnError && err.code === 'TOO_MANY_REQUESTS') this.emit('throttle', target.config.name, target.config.version);
-          throw err;
+      // An invocation that was handed to a busy instance and did not start there (the instance
+      // died first, or dropped it when it waited too long) goes round again, never pipelined.
+      for (let pipelining = !invocation.wantLogs; ; pipelining = false) {
+        // A fast function's call goes behind a busy instance's when the wait is expected to be
+        // short (policies.ts mayPipeline): a few hot instances serve the load instead of every
+        // idle one being woken in turn, and the rest are reaped. Else a warm instance is taken
+        // at once; only a call that must wait (or start one) awaits.
+        let pi: PooledInstance | undefined;
+        let turn: Promise<TurnState> | undefined;
+        const lease = pipelining ? pool.takePipelined(invocation.requestId) : undefined;
+        if (lease) ({ pi, turn } = lease);
+        else pi = pool.takeIdle();
+        let cold = false;
+        if (!pi) {
+          try {
+            ({ pi, cold } = await pool.acquire());
+          } catch (err) {
+            if (err instanceof InitError) return this.initFailed(target, invocation, err);
+            if (err instanceof ModelfnError && err.code === 'TOO_MANY_REQUESTS') this.emit('throttle', target.config.name, target.config.version);
+            throw err;
+          }
         }
-      }
-      this.inFlight++;
-      try {
-        return await this.run(pool, pi, cold, invocation);
-      } finally {
-        this.inFlight--;
-        if (this.inFlight === 0) this.emit('idle');
+        this.inFlight++;
+        try {
+          const outcome = await this.run(pool, pi, cold, invocation, turn);
+          if (outcome !== undefined) return outcome;
+        } finally {
+          this.inFlight--;
+          if (this.inFlight === 0) this.emit('idle');
+        }
       }
     } finally {
       keepAlive.finish(this.clock.now());
@@ -431,34 +464,54 @@ export class Scheduler extends EventEmitter implements PoolHost {
     else this.reservations.set(target.config.name, reserved);
   }
 
-  private async run(pool: Pool, pi: PooledInstance, cold: boolean, invocation: Invocation): Promise<InvocationOutcome> {
+  /**
+   * Run the invocation on its instance; undefined when it never started there (a pipelined
+   * invocation whose instance died before its turn, or that the instance dropped when withdrawn).
+   */
+  private async run(pool: Pool, pi: PooledInstance, cold: boolean, invocation: Invocation, turn?: Promise<TurnState>): Promise<InvocationOutcome | undefined> {
     const { config } = pi.target;
     const requestId = invocation.requestId;
+    const timeoutMs = config.timeoutSec * 1000;
+    // Sent now even when pipelined: the instance starts it the moment the calls ahead are done.
+    const response: Promise<InvokeResponse | Error> = pi.instance!.invoke({
+      requestId,
+      payload: invocation.payload,
+      deadlineMs: this.clock.now() + timeoutMs,
+      timeoutMs,
+      invokedFunctionArn: pi.target.invokedFunctionArn,
+      clientContext: invocation.clientContext,
+      cognitoIdentity: invocation.cognitoIdentity,
+      traceId: invocation.traceId,
+    }).then(undefined, toError);
+    if (turn !== undefined) {
+      // Behind a call that runs long, ask for it back (the instance drops it if it has not started).
+      const late = setTimeout(() => pi.instance?.withdraw?.(requestId), this.pipelineWithdrawMs);
+      void response.then((r) => {
+        if (r instanceof InvocationWithdrawn) pool.dropTurn(pi, requestId);
+      });
+      const state = await turn;
+      clearTimeout(late);
+      if (state !== 'run') return this.notStarted(pi, state);
+    }
     pi.currentRequestId = requestId;
     pi.collected = invocation.wantLogs ? [formatStart(requestId, config.version)] : undefined;
     const startedAt = this.clock.now();
     const started = performance.now();
-    const timeoutMs = config.timeoutSec * 1000;
     const timer = setTimeout(() => {
       pi.stopCause ??= 'timeout';
       pi.instance?.kill();
     }, timeoutMs);
-    let result: InvokeResponse;
-    try {
-      result = await pi.instance!.invoke({
-        requestId,
-        payload: invocation.payload,
-        deadlineMs: this.clock.now() + timeoutMs,
-        invokedFunctionArn: pi.target.invokedFunctionArn,
-        clientContext: invocation.clientContext,
-        cognitoIdentity: invocation.cognitoIdentity,
-        traceId: invocation.traceId,
-      });
-    } catch (err) {
-      result = { ok: false, error: this.deathError(pi, requestId, err) };
-    } finally {
-      clearTimeout(timer);
+    const answer = await response;
+    clearTimeout(timer);
+    if (answer instanceof InvocationWithdrawn) {
+      // Dropped unstarted just as its turn came: the instance goes on with the next one.
+      pi.currentRequestId = null;
+      pi.collected = undefined;
+      pool.release(pi);
+      return this.notStarted(pi, 'withdrawn');
     }
+    const died = answer instanceof Error;
+    let result: InvokeResponse = died ? { ok: false, error: this.deathError(pi, requestId, answer) } : answer;
     if (result.ok && result.payload.length > this.options.maxResponseBytes) {
       result = {
         ok: false,
@@ -505,7 +558,7 @@ export class Scheduler extends EventEmitter implements PoolHost {
     pi.currentRequestId = null;
     pi.lastRequestId = requestId;
     pi.collected = undefined;
-    pool.release(pi, durationMs);
+    pool.release(pi, durationMs, result.runMs, died);
     const outcome: InvocationOutcome = {
       requestId,
       executedVersion: config.version,
@@ -526,8 +579,15 @@ export class Scheduler extends EventEmitter implements PoolHost {
       initDurationMs,
       errorType: result.ok ? undefined : result.error.errorType,
       traceId: invocation.traceId,
+      pipelined: turn !== undefined,
     } satisfies InvocationRecord);
     return outcome;
+  }
+
+  /** A pipelined invocation did not start on its instance: it goes round again (metrics count why). */
+  private notStarted(pi: PooledInstance, why: Exclude<TurnState, 'run'>): undefined {
+    if (this.listenerCount('redispatch') > 0) this.emit('redispatch', pi.functionName, pi.target.config.version, why);
+    return undefined;
   }
 
   /** The cold start of this request failed in the function's init: report it as Lambda does. */
@@ -589,7 +649,8 @@ export class Scheduler extends EventEmitter implements PoolHost {
     const requestId = line.requestId ?? pi.currentRequestId ?? pi.lastRequestId;
     const ts = this.clock.now();
     const message = line.stream === 'console' ? formatOutputLine(ts, requestId, line.level ?? 'INFO', line.text) : line.text;
-    pi.collected?.push(message);
+    // A pipelined call's lines can arrive before its turn: they are not the current call's.
+    if (requestId === pi.currentRequestId) pi.collected?.push(message);
     this.options.logs.append({
       ts,
       functionName: pi.target.config.name,
@@ -693,6 +754,10 @@ export class Scheduler extends EventEmitter implements PoolHost {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
 
 function poolKey(target: InvocationTarget): string {
   return `${target.config.name}:${target.config.version}`;

@@ -21,6 +21,11 @@ export const platformConfigSchema = z
     maxQueueLength: z.number().int().min(0).max(100_000).default(256),
     maxQueueWaitMs: z.number().int().min(0).max(900_000).default(5000),
     eagerInstances: z.number().int().min(1).max(100_000).default(2 * availableParallelism()),
+    /**
+     * Pipelining: the most invocations a Node.js instance holds at once, the running one and those
+     * handed over behind it while the expected wait stays under 1 ms (1: off). See policies.ts mayPipeline.
+     */
+    pipelineDepth: z.number().int().min(1).max(64).default(8),
     /** Instance starts at once, platform-wide (see SchedulerOptions.maxConcurrentStarts). */
     maxConcurrentStarts: z.number().int().min(1).max(10_000).default(Math.max(8, 4 * availableParallelism())),
     initTimeoutMs: z.number().int().min(100).max(900_000).default(10_000),
@@ -124,6 +129,7 @@ const ENV_KEYS: Record<string, { key: keyof PlatformConfig; type: 'string' | 'nu
   MODELFN_REAP_INTERVAL_MS: { key: 'reapIntervalMs', type: 'number' },
   MODELFN_INIT_TIMEOUT_MS: { key: 'initTimeoutMs', type: 'number' },
   MODELFN_EAGER_INSTANCES: { key: 'eagerInstances', type: 'number' },
+  MODELFN_PIPELINE_DEPTH: { key: 'pipelineDepth', type: 'number' },
   MODELFN_MAX_CONCURRENT_STARTS: { key: 'maxConcurrentStarts', type: 'number' },
   MODELFN_ACCOUNT_CONCURRENCY: { key: 'accountConcurrency', type: 'number' },
   MODELFN_DRAIN_TIMEOUT_MS: { key: 'drainTimeoutMs', type: 'number' },

@@ -152,6 +152,7 @@ export class Platform {
         maxQueueWaitMs: config.maxQueueWaitMs,
         reapIntervalMs: config.reapIntervalMs,
         eagerInstances: config.eagerInstances,
+        pipelineDepth: config.pipelineDepth,
         maxConcurrentStarts: config.maxConcurrentStarts,
         maxResponseBytes: config.maxSyncPayloadBytes,
         defaultKeepAlivePolicy: config.defaultKeepAlivePolicy,

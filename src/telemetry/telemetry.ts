@@ -50,6 +50,7 @@ export class Telemetry {
     this.listen(scheduler, 'invocation', (r: InvocationRecord) => metrics.onInvocation(r));
     this.listen(scheduler, 'throttle', (name: string, version: string) => metrics.onThrottle(name, version));
     this.listen(scheduler, 'coldstart', (r: ColdStartRecord) => metrics.onColdStart(r));
+    this.listen(scheduler, 'redispatch', (name: string, version: string, why: 'gone' | 'withdrawn') => metrics.onRedispatch(name, version, why));
     this.listen(registry, 'change', (change: RegistryChange) => {
       if (!registry.get(change.name)) metrics.forget(change.name);
     });

@@ -27,6 +27,7 @@ export interface UpOptions {
   allowUnsandboxed?: boolean;
   /** batch or normal. */
   instanceScheduling?: string;
+  pipelineDepth?: string;
 }
 
 /** `modelfn up`: run the platform in this process until SIGTERM / SIGINT. */
@@ -49,6 +50,7 @@ export async function upCommand(opts: UpOptions): Promise<void> {
     sandbox: opts.sandbox,
     allowUnsandboxed: opts.allowUnsandboxed === true ? true : undefined,
     instanceScheduling: opts.instanceScheduling,
+    pipelineDepth: numeric(opts.pipelineDepth),
   });
   const platform = await Platform.start(config);
   let stopping = false;

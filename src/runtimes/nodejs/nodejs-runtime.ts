@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ModelfnError } from '../../shared/errors.js';
 import type { Instance, InstanceExit, InstanceSpec, InvokeRequest, InvokeResponse, LambdaError, Runtime, RuntimeInitPhases } from '../runtime.js';
-import { InitFailure, InstanceDied, describeExit } from '../runtime.js';
+import { InitFailure, InstanceDied, InvocationWithdrawn, describeExit } from '../runtime.js';
 import { StemCellPool } from '../stem-cells/stem-cell-pool.js';
 import { StemCells } from '../stem-cells/stem-cells.js';
 import { FRAME, encodeFrame } from './bootstrap/frames.js';
@@ -127,9 +127,13 @@ interface Pending {
 
 class NodejsInstance implements Instance {
   readonly id: string;
+  readonly pipelining = true;
   private readonly channel: Socket;
   private readonly proc: NodeProcess['proc'];
-  private pending: Pending | undefined;
+  /** Invocations handed over and not answered, by request id (the bootstrap runs them in order). */
+  private readonly pending = new Map<string, Pending>();
+  /** Invoke frames of this event-loop turn leave in one write (see invoke()). */
+  private corked = false;
   private fatal = false;
   private readyWaiter: { resolve(): void; reject(err: Error): void } | undefined;
   initPhases: RuntimeInitPhases | undefined;
@@ -146,7 +150,7 @@ class NodejsInstance implements Instance {
     this.proc = node.proc;
     node.onFrame = (frame) => this.onFrame(frame);
     node.onLog = spec.onLog;
-    void this.proc.exited.then((exit) => this.onExit(exit));
+    void this.proc.exited.then((exit) => this.afterChannelDrained(() => this.onExit(exit)));
   }
 
   get pid(): number | undefined {
@@ -177,20 +181,37 @@ class NodejsInstance implements Instance {
 
   invoke(request: InvokeRequest): Promise<InvokeResponse> {
     if (this.proc.hasExited) return Promise.reject(new InstanceDied({ code: null, signal: null }, 'instance has exited'));
-    if (this.pending) return Promise.reject(new Error(`instance ${this.id} is busy`));
+    if (this.pending.has(request.requestId)) return Promise.reject(new Error(`instance ${this.id} already holds ${request.requestId}`));
     return new Promise<InvokeResponse>((resolve, reject) => {
-      this.pending = { id: request.requestId, resolve, reject };
+      this.pending.set(request.requestId, { id: request.requestId, resolve, reject });
       const head = JSON.stringify({
         id: request.requestId,
         deadline: request.deadlineMs,
+        timeout: request.timeoutMs,
         arn: request.invokedFunctionArn,
         clientContext: request.clientContext,
         identity: request.cognitoIdentity,
         trace: request.traceId,
       });
+      // Under load the platform hands an instance several invocations in one event-loop turn:
+      // they leave in one write at the turn's end instead of a syscall (and a wake-up) each.
+      if (!this.corked) {
+        this.corked = true;
+        this.channel.cork();
+        setImmediate(this.uncork);
+      }
       this.channel.write(encodeFrame(FRAME.invoke, head, request.payload));
     });
   }
+
+  withdraw(requestId: string): void {
+    if (this.pending.has(requestId) && !this.proc.hasExited) this.channel.write(encodeFrame(FRAME.withdraw, JSON.stringify({ id: requestId })));
+  }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.channel.uncork();
+  };
 
   kill(): void {
     this.proc.kill();
@@ -221,14 +242,23 @@ class NodejsInstance implements Instance {
       }
       case FRAME.result:
       case FRAME.error: {
-        const head = JSON.parse(frame.head) as { id: string; fatal?: boolean };
+        const head = JSON.parse(frame.head) as { id: string; fatal?: boolean; ms?: number };
         if (head.fatal) this.fatal = true;
-        const pending = this.pending;
+        const pending = this.pending.get(head.id);
         // An answer for a request this instance does not hold is ignored: ids are never reused.
-        if (!pending || pending.id !== head.id) return;
-        this.pending = undefined;
-        if (frame.type === FRAME.result) pending.resolve({ ok: true, payload: frame.body });
-        else pending.resolve({ ok: false, error: parseError(frame.body) });
+        if (!pending) return;
+        this.pending.delete(head.id);
+        const runMs = typeof head.ms === 'number' && head.ms >= 0 ? head.ms : undefined;
+        if (frame.type === FRAME.result) pending.resolve({ ok: true, payload: frame.body, runMs });
+        else pending.resolve({ ok: false, error: parseError(frame.body), runMs });
+        return;
+      }
+      case FRAME.withdrawn: {
+        const { id } = JSON.parse(frame.head) as { id: string };
+        const pending = this.pending.get(id);
+        if (!pending) return;
+        this.pending.delete(id);
+        pending.reject(new InvocationWithdrawn(id));
         return;
       }
       case FRAME.stemReady:
@@ -238,13 +268,33 @@ class NodejsInstance implements Instance {
     }
   }
 
+  /**
+   * Answers the process wrote before it died may still sit in the channel: they are read first,
+   * since they decide which invocations ran (a pipelined one behind an answered call may have
+   * started; one behind an unanswered call did not).
+   */
+  private afterChannelDrained(then: () => void): void {
+    if (this.channel.readableEnded || this.channel.destroyed) return then();
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      then();
+    };
+    // A descendant that kept the channel open must not hold the answer back.
+    const timer = setTimeout(finish, 100);
+    this.channel.once('end', finish);
+    this.channel.once('close', finish);
+  }
+
   private onExit(exit: InstanceExit): void {
     const message = `Runtime exited with error: ${describeExit(exit)}`;
     this.readyWaiter?.reject(new InitFailure({ errorType: 'Runtime.ExitError', errorMessage: message }));
     this.readyWaiter = undefined;
-    const pending = this.pending;
-    this.pending = undefined;
-    pending?.reject(new InstanceDied(exit, message));
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) p.reject(new InstanceDied(exit, message));
   }
 }
 

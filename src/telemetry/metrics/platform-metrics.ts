@@ -23,6 +23,8 @@ export function errorKind(errorType: string, init: boolean): ErrorKind {
 
 class FunctionSeries {
   invocations = 0;
+  pipelined = 0;
+  readonly redispatches = new Map<'gone' | 'withdrawn', number>();
   throttles = 0;
   coldStarts = 0;
   readonly errors = new Map<ErrorKind, number>();
@@ -93,6 +95,12 @@ export class PlatformMetrics {
     this.family('modelfn_errors_total', 'Failed invocations by kind: function (the handler threw), timeout, out_of_memory, runtime (crash, bad response), init (the cold start failed).', 'counter', () =>
       this.each((labels, s) => [...s.errors].map(([kind, value]) => ({ labels: { ...labels, kind }, value }))),
     );
+    this.family('modelfn_pipelined_invocations_total', 'Invocations handed to a busy instance to run after the calls it held (pipelining of fast functions).', 'counter', () =>
+      this.each((labels, s) => [{ labels: { ...labels }, value: s.pipelined }]),
+    );
+    this.family('modelfn_pipeline_redispatches_total', 'Pipelined invocations that did not start on their instance and ran elsewhere: gone (the instance died first), withdrawn (taken back from behind a long call).', 'counter', () =>
+      this.each((labels, s) => [...s.redispatches].map(([reason, value]) => ({ labels: { ...labels, reason }, value }))),
+    );
     this.family('modelfn_throttles_total', 'Requests refused with 429 (concurrency limit and queue full).', 'counter', () =>
       this.each((labels, s) => [{ labels: { ...labels }, value: s.throttles }]),
     );
@@ -128,12 +136,18 @@ export class PlatformMetrics {
   onInvocation(r: InvocationRecord): void {
     const s = this.series.get(r.functionName, r.version, this.now());
     s.invocations++;
+    if (r.pipelined === true) s.pipelined++;
     const initFailed = r.billedDurationMs === 0 && r.initDurationMs !== undefined && r.errorType !== undefined;
     if (!initFailed) s.duration.observe(r.durationMs / 1000);
     if (r.errorType !== undefined) {
       const kind = errorKind(r.errorType, initFailed);
       s.errors.set(kind, (s.errors.get(kind) ?? 0) + 1);
     }
+  }
+
+  onRedispatch(functionName: string, version: string, why: 'gone' | 'withdrawn'): void {
+    const s = this.series.get(functionName, version, this.now());
+    s.redispatches.set(why, (s.redispatches.get(why) ?? 0) + 1);
   }
 
   onThrottle(functionName: string, version: string): void {

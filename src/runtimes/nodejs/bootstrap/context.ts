@@ -2,7 +2,10 @@
 
 export interface InvokeHead {
   id: string;
+  /** Epoch ms by which the function must answer; set by the runtime when the invocation starts. */
   deadline: number;
+  /** The function's timeout in ms: an invocation handed over ahead of its start gets its deadline when it starts. */
+  timeout?: number;
   arn: string;
   clientContext?: string;
   identity?: string;

@@ -17,6 +17,14 @@ export const FRAME = {
   specialize: 7,
   /** stem cell -> platform: booted, generic, waiting for a function. */
   stemReady: 8,
+  /**
+   * platform -> instance: drop this invocation if it has not started (head: {id}). Invocations
+   * may be handed to an instance while another runs (pipelining); one that waited too long
+   * behind a slow call is taken back this way and run elsewhere.
+   */
+  withdraw: 9,
+  /** instance -> platform: the invocation was dropped unstarted (head: {id}). */
+  withdrawn: 10,
 } as const;
 
 export type FrameType = (typeof FRAME)[keyof typeof FRAME];

@@ -101,10 +101,13 @@ function callHandler(fn: Handler, event: unknown, head: InvokeHead): Promise<unk
 }
 
 async function onInvoke(frame: Frame): Promise<void> {
+  const started = performance.now();
   const head = JSON.parse(frame.head) as InvokeHead;
+  // Handed over ahead of its start (pipelined): the deadline runs from now.
+  if (head.timeout !== undefined) head.deadline = Date.now() + head.timeout;
   currentId = head.id;
   traceEnv.set(head.trace || undefined);
-  const reply = `{"id":${JSON.stringify(head.id)}}`;
+  const id = JSON.stringify(head.id);
   try {
     const event = frame.body.length === 0 ? {} : (JSON.parse(frame.body.toString('utf8')) as unknown);
     const result = await callHandler(handler!, event, head);
@@ -112,19 +115,60 @@ async function onInvoke(frame: Frame): Promise<void> {
     try {
       body = result === undefined ? 'null' : JSON.stringify(result);
     } catch (err) {
-      send(FRAME.error, reply, JSON.stringify({
+      send(FRAME.error, `{"id":${id}}`, JSON.stringify({
         errorType: 'Runtime.MarshalError',
         errorMessage: `Unable to marshal response: ${(err as Error).message}`,
         stackTrace: [],
       }));
       return;
     }
-    send(FRAME.result, reply, body);
+    // How long the call ran here: the platform's estimate of a call's cost, free of its own queueing.
+    send(FRAME.result, `{"id":${id},"ms":${(performance.now() - started).toFixed(3)}}`, body);
   } catch (err) {
-    send(FRAME.error, reply, JSON.stringify(toLambdaError(err)));
+    send(FRAME.error, `{"id":${id},"ms":${(performance.now() - started).toFixed(3)}}`, JSON.stringify(toLambdaError(err)));
   } finally {
     currentId = '';
   }
+}
+
+/**
+ * Invocations handed over and not started, in order. An instance runs one at a time, as on
+ * Lambda; the platform may hand over the next ones while one runs, so that a fast function's
+ * instance goes from call to call without waiting for the platform in between.
+ */
+const queued: Frame[] = [];
+/** A call this long (ms) is not one pipelining expected: the platform may be withdrawing those behind it. */
+const LONG_CALL_MS = 5;
+let running = false;
+
+async function runQueued(): Promise<void> {
+  running = true;
+  while (queued.length > 0) {
+    const started = performance.now();
+    await onInvoke(queued.shift()!);
+    // After a long call the platform may have asked for the next ones back (withdraw frames
+    // wait unread in the channel): pass through the event loop's poll phase to read them first.
+    // Two turns: from a poll-phase callback one setImmediate runs before the next poll.
+    if (queued.length > 0 && performance.now() - started > LONG_CALL_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  running = false;
+}
+
+function accept(frame: Frame): void {
+  queued.push(frame);
+  if (!running) void runQueued();
+}
+
+/** The platform takes back an invocation that has not started: drop it and say so. */
+function withdraw(frame: Frame): void {
+  const { id } = JSON.parse(frame.head) as { id: string };
+  const at = queued.findIndex((f) => (JSON.parse(f.head) as { id: string }).id === id);
+  if (at < 0) return; // started or done: its result comes as usual
+  queued.splice(at, 1);
+  send(FRAME.withdrawn, JSON.stringify({ id }));
 }
 
 /** Load the handler and tell the platform how the init went. */
@@ -166,7 +210,8 @@ function main(): void {
   process.on('unhandledRejection', (reason) => die(reason, 'Runtime.UnhandledPromiseRejection'));
   let waiting = stemCell;
   const decoder = new FrameDecoder((frame) => {
-    if (frame.type === FRAME.invoke && !waiting) void onInvoke(frame);
+    if (frame.type === FRAME.invoke && !waiting) accept(frame);
+    else if (frame.type === FRAME.withdraw && !waiting) withdraw(frame);
     else if (frame.type === FRAME.specialize && waiting) {
       waiting = false;
       specialize(frame);
