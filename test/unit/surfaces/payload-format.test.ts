@@ -127,3 +127,81 @@ test('a function error on a route is a 502 with a stable code and no stack', () 
   const body = JSON.parse(mapped.body.toString());
   assert.deepEqual(body, { message: 'Internal Server Error', code: 'FUNCTION_ERROR', errorType: 'TypeError' });
 });
+
+/**
+ * The event as an object, the way API Gateway documents it: the codec writes its JSON by hand
+ * (no object in V8's dictionary mode per request), and must give exactly JSON.stringify of this.
+ */
+function referenceV2(r: HttpRequestInfo, b: RouteBinding, pathParameters: Record<string, string> | undefined): string {
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  let cookies: string[] | undefined;
+  let userAgent: string | undefined;
+  for (let i = 0; i < r.rawHeaders.length; i += 2) {
+    const name = r.rawHeaders[i]!.toLowerCase();
+    const value = r.rawHeaders[i + 1]!;
+    if (name === 'cookie') {
+      cookies ??= [];
+      for (const c of value.split(';')) if (c.trim() !== '') cookies.push(c.trim());
+      continue;
+    }
+    if (name === 'user-agent' && userAgent === undefined) userAgent = value;
+    headers[name] = name in headers ? `${headers[name]},${value}` : value;
+  }
+  let query: Record<string, string> | undefined;
+  for (const [k, v] of new URLSearchParams(r.rawQuery)) {
+    query ??= Object.create(null) as Record<string, string>;
+    query[k] = k in query ? `${query[k]},${v}` : v;
+  }
+  const ct = headers['content-type'];
+  const textual = r.body.length === 0 || ((ct === undefined || /^(text\/|application\/(json|[a-z0-9.+-]*\+json|xml|[a-z0-9.+-]*\+xml|javascript|x-www-form-urlencoded|graphql|x-ndjson|ld\+json)\b)/i.test(ct.trim())) && Buffer.from(r.body.toString('utf8')).equals(r.body));
+  const dot = r.host.indexOf('.');
+  const d = new Date(r.timeEpoch);
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  return JSON.stringify({
+    version: '2.0',
+    routeKey: b.routeKey,
+    rawPath: r.rawPath,
+    rawQueryString: r.rawQuery,
+    cookies,
+    headers,
+    queryStringParameters: query,
+    requestContext: {
+      accountId: r.accountId,
+      apiId: 'modelfn',
+      domainName: r.host,
+      domainPrefix: dot < 0 ? r.host : r.host.slice(0, dot),
+      http: { method: r.method, path: r.rawPath, protocol: r.protocol, sourceIp: r.sourceIp, userAgent: userAgent ?? '' },
+      requestId: r.requestId,
+      routeKey: b.routeKey,
+      stage: '$default',
+      time: `${p2(d.getUTCDate())}/${months[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} +0000`,
+      timeEpoch: r.timeEpoch,
+    },
+    pathParameters,
+    body: r.body.length > 0 ? (textual ? r.body.toString('utf8') : r.body.toString('base64')) : undefined,
+    isBase64Encoded: !textual,
+  });
+}
+
+test('payload 2.0: the event JSON is byte for byte JSON.stringify of the documented event, for hostile and odd requests too', () => {
+  const cases: Array<[Partial<HttpRequestInfo>, Record<string, string> | undefined]> = [
+    [{}, { id: '42' }],
+    [{ rawQuery: '', rawHeaders: [], body: Buffer.alloc(0), host: '' }, undefined],
+    [{ rawHeaders: ['__proto__', 'x', 'constructor', 'y', 'toString', 'z', '__PROTO__', 'w'] }, { __proto__: 'p' } as unknown as Record<string, string>],
+    [{ rawHeaders: ['X-Quote', 'a "quoted" \\ value\t', 'X-Uni', 'caf\u00e9 \u2028 \ud83d\ude00', 'Cookie', ';; ; a=1 ;', 'Cookie', 'b=2', 'User-Agent', 'first', 'user-agent', 'second'] }, undefined],
+    [{ rawQuery: '__proto__=1&x=%22q%22&x=%E2%82%AC&empty=&=novalue&plus=a+b&bad=%ZZ', rawPath: '/p\u00e4th/"x"' }, { a: 'b"c', 'we ird': '\u0000' }],
+    [{ body: Buffer.from([0xff, 0x00, 0x80, 0x22]), rawHeaders: ['Content-Type', 'application/octet-stream'] }, undefined],
+    [{ body: Buffer.from([0xff, 0xfe]), rawHeaders: [] }, undefined],
+    [{ body: Buffer.from('<x a="1"/>'), rawHeaders: ['Content-Type', 'application/xml; charset=utf-8'] }, undefined],
+    [{ method: 'GET', host: 'a.b.c', sourceIp: '::1', protocol: 'HTTP/1.0', requestId: 'id"\\', accountId: '000000000000', timeEpoch: 0 }, {}],
+  ];
+  for (const format of ['2.0'] as const) {
+    for (const [overrides, params] of cases) {
+      const r = request(overrides);
+      const got = new PayloadV2().buildEvent(r, binding(format), params).toString();
+      assert.equal(got, referenceV2(r, binding(format), params), JSON.stringify(overrides));
+      JSON.parse(got); // and it is JSON
+    }
+  }
+});
