@@ -41,11 +41,21 @@ interface PlatformRun extends LoadResult {
   /** CPU per request (µs) of the platform process and of its instances. */
   readonly gatewayUs: number;
   readonly instancesUs: number;
+  /** CPU per request (µs) of the load generator (this process): it shares the machine's cores. */
+  readonly loadUs: number;
+}
+
+/** A load run with the load generator's own CPU per request. */
+async function loadMeasured(url: string, connections: number, seconds: number): Promise<LoadResult & { loadUs: number }> {
+  const before = process.cpuUsage();
+  const result = await load(url, connections, seconds, BODY);
+  const used = process.cpuUsage(before);
+  return { ...result, loadUs: (used.user + used.system) / Math.max(1, result.requestsPerSec * seconds) };
 }
 
 async function measured(platform: Server, url: string, connections: number, seconds: number): Promise<PlatformRun> {
   const before = await cpuMs(platform.proc.pid!);
-  const result = await load(url, connections, seconds, BODY);
+  const result = await loadMeasured(url, connections, seconds);
   const after = await cpuMs(platform.proc.pid!);
   const requests = Math.max(1, result.requestsPerSec * seconds);
   // Instances that stopped during the run drop out of "below": the figure can only be an underestimate.
@@ -55,42 +65,52 @@ async function measured(platform: Server, url: string, connections: number, seco
 async function warmThroughput(connections: number, seconds: number, rounds: number): Promise<Row[]> {
   const bare = await startServer([fromPackageRoot('dist', 'bench', 'bare-server.js')], /bare server at (http:\/\/\S+)/);
   const platform = await startPlatform();
+  // The same platform without pipelining (every concurrent call wakes an instance of its own):
+  // what handing calls to busy instances buys.
+  const unpipelined = await startPlatform({}, ['--pipeline-depth', '1']);
   // The same platform with instances under the default OS scheduling class: what SCHED_BATCH buys.
   const normal = await startPlatform({}, ['--instance-scheduling', 'normal']);
   try {
-    for (const p of [platform, normal]) {
+    for (const p of [platform, unpipelined, normal]) {
       await deploy(p.url, 'greeter', { routes: [{ method: 'POST', path: '/greet' }] });
       // Warm: a few sequential calls (the function's first instance), then a short load.
       for (let i = 0; i < 20; i++) await fetch(`${p.url}/greet`, { method: 'POST', body: BODY });
       await load(`${p.url}/greet`, connections, 2, BODY);
     }
     await load(bare.url, connections, 2, BODY);
-    const bareRuns: LoadResult[] = [];
+    const bareRuns: Array<LoadResult & { loadUs: number }> = [];
     const fnRuns: PlatformRun[] = [];
+    const unpipelinedRuns: PlatformRun[] = [];
     const normalRuns: PlatformRun[] = [];
     // Alternate them so that machine noise hits all alike.
     for (let r = 0; r < rounds; r++) {
-      bareRuns.push(await load(bare.url, connections, seconds, BODY));
+      bareRuns.push(await loadMeasured(bare.url, connections, seconds));
       fnRuns.push(await measured(platform, `${platform.url}/greet`, connections, seconds));
+      unpipelinedRuns.push(await measured(unpipelined, `${unpipelined.url}/greet`, connections, seconds));
       normalRuns.push(await measured(normal, `${normal.url}/greet`, connections, seconds));
     }
     const bareRps = median(bareRuns.map((x) => x.requestsPerSec));
     const fnRps = median(fnRuns.map((x) => x.requestsPerSec));
+    const unpipelinedRps = median(unpipelinedRuns.map((x) => x.requestsPerSec));
     const normalRps = median(normalRuns.map((x) => x.requestsPerSec));
-    const failures = [...fnRuns, ...normalRuns].reduce((n, x) => n + x.non2xx + x.errors, 0);
-    const cpu = (runs: PlatformRun[]) => `platform ${median(runs.map((x) => x.gatewayUs)).toFixed(1)} µs + instances ${median(runs.map((x) => x.instancesUs)).toFixed(1)} µs CPU per request`;
+    const failures = [...fnRuns, ...unpipelinedRuns, ...normalRuns].reduce((n, x) => n + x.non2xx + x.errors, 0);
+    const cpu = (runs: PlatformRun[]) =>
+      `platform ${median(runs.map((x) => x.gatewayUs)).toFixed(1)} µs + instances ${median(runs.map((x) => x.instancesUs)).toFixed(1)} µs CPU per request (load generator ${median(runs.map((x) => x.loadUs)).toFixed(1)} µs)`;
     return [
-      { name: `bare node:http, ${connections} connections`, value: bareRps, unit: 'req/s', note: `median of ${rounds}` },
+      { name: `bare node:http, ${connections} connections`, value: bareRps, unit: 'req/s', note: `median of ${rounds}; load generator ${median(bareRuns.map((x) => x.loadUs)).toFixed(1)} µs CPU per request, on the same cores` },
       { name: 'bare node:http p50 / p99', value: median(bareRuns.map((x) => x.p50Ms)), unit: 'ms', note: `p99 ${median(bareRuns.map((x) => x.p99Ms))} ms` },
       { name: `modelfn route -> Node handler, ${connections} connections`, value: fnRps, unit: 'req/s', note: `median of ${rounds}; ${failures} non-2xx/errors; ${cpu(fnRuns)}` },
       { name: 'modelfn route p50 / p99', value: median(fnRuns.map((x) => x.p50Ms)), unit: 'ms', note: `p99 ${median(fnRuns.map((x) => x.p99Ms))} ms` },
       { name: 'modelfn / bare throughput', value: fnRps / bareRps, unit: 'ratio', note: 'target >= 0.5' },
+      { name: 'same, without pipelining (--pipeline-depth 1)', value: unpipelinedRps, unit: 'req/s', note: `median of ${rounds}; ${cpu(unpipelinedRuns)}` },
+      { name: 'pipelining on / off throughput', value: fnRps / unpipelinedRps, unit: 'ratio', note: 'what handing calls to busy instances buys' },
       { name: 'same, instances under SCHED_OTHER (--instance-scheduling normal)', value: normalRps, unit: 'req/s', note: `median of ${rounds}; ${cpu(normalRuns)}` },
       { name: 'SCHED_BATCH / SCHED_OTHER throughput', value: fnRps / normalRps, unit: 'ratio', note: 'what the default scheduling class buys' },
     ];
   } finally {
     await bare.stop();
     await platform.stop();
+    await unpipelined.stop();
     await normal.stop();
   }
 }

@@ -49,7 +49,8 @@ export function startServer(args: string[], ready: RegExp, env: Record<string, s
 export async function startPlatform(env: Record<string, string> = {}, args: string[] = []): Promise<Server & { dataDir: string }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'modelfn-bench-'));
   const server = await startServer(
-    [fromPackageRoot('bin', 'modelfn.js'), 'up', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', '--auth', 'none', '--allow-unsandboxed', ...args],
+    // As the bin's shebang and `npm start` run it (bin/modelfn.js says why).
+    ['--max-semi-space-size=64', fromPackageRoot('bin', 'modelfn.js'), 'up', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', '--auth', 'none', '--allow-unsandboxed', ...args],
     /modelfn is up at (http:\/\/\S+)/,
     env,
     async () => {

@@ -12,7 +12,20 @@ export function send(res: ServerResponse, status: number, body: string | Buffer,
   }
   const bytes = typeof body === 'string' ? Buffer.from(body) : body;
   res.writeHead(status, { ...headers, 'content-length': bytes.length });
-  res.end(bytes);
+  endWithBody(res, bytes);
+}
+
+/** Bodies up to this size leave with the head in one write (endWithBody). */
+const ONE_WRITE_MAX_BYTES = 16 * 1024;
+
+/**
+ * End a response whose head is set with its body. A small body goes as a latin1 string (the
+ * very same bytes): Node then sends head and body in one write() instead of queueing both for a
+ * writev, a few µs less per request at tens of thousands of requests a second.
+ */
+export function endWithBody(res: ServerResponse, body: Buffer | undefined): void {
+  if (body === undefined || body.length === 0 || body.length > ONE_WRITE_MAX_BYTES) res.end(body);
+  else res.end(body.toString('latin1'), 'latin1');
 }
 
 /**

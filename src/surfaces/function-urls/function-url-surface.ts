@@ -8,7 +8,7 @@ import { runAs } from '../../auth/principal-context.js';
 import type { Registry } from '../../registry/registry.js';
 import type { Dispatcher } from '../../scheduler/dispatcher.js';
 import { readBody } from '../../server/http/body.js';
-import { closeAfterResponse } from '../../server/http/respond.js';
+import { closeAfterResponse, endWithBody } from '../../server/http/respond.js';
 import type { RequestTarget } from '../../server/http/request-url.js';
 import type { Surface } from '../../server/surface.js';
 import { PayloadV2 } from '../routes/apigw-v2.js';
@@ -92,7 +92,7 @@ export class FunctionUrlSurface implements Surface {
     }
     const headers: Record<string, string | string[]> = { ...mapped.headers, ...corsHeaders(cors, req), 'content-length': String(mapped.body.length), 'x-amzn-requestid': requestId };
     res.writeHead(mapped.status, headers);
-    res.end(req.method === 'HEAD' ? undefined : mapped.body);
+    endWithBody(res, req.method === 'HEAD' ? undefined : mapped.body);
   }
 
   private rebuild(): void {

@@ -4,6 +4,7 @@ import type { Registry } from '../../registry/registry.js';
 import { parseFunctionReference } from '../../registry/arn.js';
 import type { Dispatcher } from '../../scheduler/dispatcher.js';
 import { readBody } from '../../server/http/body.js';
+import { endWithBody } from '../../server/http/respond.js';
 import { eventIntakeFor } from '../../events/async/event-intake.js';
 import { traceFromHeaders } from '../../telemetry/trace/trace-context.js';
 
@@ -85,7 +86,7 @@ export async function handleInvoke(
   }
   headers['content-length'] = String(body.length);
   res.writeHead(200, headers);
-  res.end(body);
+  endWithBody(res, body);
 }
 
 function qualifierOf(fromName: string | undefined, fromQuery: string | undefined): string | undefined {

@@ -10,7 +10,7 @@ import type { SigV4Authenticator } from '../../auth/authenticator.js';
 import type { Principal } from '../../auth/access-keys.js';
 import { runAs } from '../../auth/principal-context.js';
 import { readBody } from '../../server/http/body.js';
-import { closeAfterResponse } from '../../server/http/respond.js';
+import { closeAfterResponse, endWithBody } from '../../server/http/respond.js';
 import type { RequestTarget } from '../../server/http/request-url.js';
 import type { Surface } from '../../server/surface.js';
 import { PayloadV1 } from './apigw-v1.js';
@@ -64,7 +64,7 @@ export class RoutesSurface implements Surface {
     }
     const headers = { ...mapped.headers, 'content-length': String(mapped.body.length), 'x-amzn-requestid': requestId, 'apigw-requestid': requestId, traceparent: trace.traceparent };
     res.writeHead(mapped.status, headers);
-    res.end(req.method === 'HEAD' ? undefined : mapped.body);
+    endWithBody(res, req.method === 'HEAD' ? undefined : mapped.body);
   }
 
   private async serve(req: IncomingMessage, target: RequestTarget, requestId: string, trace: TraceContext): Promise<MappedResponse> {
