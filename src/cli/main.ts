@@ -49,7 +49,7 @@ program
   .option('--sandbox <mode>', 'auto (default: bubblewrap when it works here, else refuse to start), bwrap (required) or none (or $MODELFN_SANDBOX)')
   .option('--allow-unsandboxed', 'with --sandbox auto: start without a sandbox where bubblewrap does not work (or MODELFN_ALLOW_UNSANDBOXED=1)')
   .option('--instance-scheduling <class>', 'OS scheduling class of instances: batch (default: SCHED_BATCH, woken instances do not preempt the gateway) or normal (or $MODELFN_INSTANCE_SCHEDULING)')
-  .option('--pipeline-depth <n>', 'the most invocations a Node.js instance holds at once, running and handed over behind it, while the expected wait stays under 1 ms (default 8; 1: off; or $MODELFN_PIPELINE_DEPTH)')
+  .option('--pipeline-depth <n>', 'the most invocations a Node.js instance holds at once, running and handed over behind it, while the expected wait stays under 1 ms (default 16; 1: off; or $MODELFN_PIPELINE_DEPTH)')
   .action((opts) => upCommand(opts));
 
 program

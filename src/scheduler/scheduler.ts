@@ -45,7 +45,7 @@ export interface SchedulerOptions {
   readonly maxConcurrentStarts?: number;
   /**
    * The most invocations a pipelining instance (Node.js) holds at once: the running one and those
-   * handed over behind it (default 8; 1 turns pipelining off). See policies.ts mayPipeline.
+   * handed over behind it (default 16; 1 turns pipelining off). See policies.ts mayPipeline.
    */
   readonly pipelineDepth?: number;
   /** The longest expected wait behind an instance's calls that pipelining accepts (default 1 ms). */
@@ -151,7 +151,7 @@ export class Scheduler extends EventEmitter implements PoolHost {
     this.maxQueueLength = options.maxQueueLength;
     this.maxQueueWaitMs = options.maxQueueWaitMs;
     this.eagerInstances = options.eagerInstances;
-    this.pipelineDepth = options.pipelineDepth ?? 8;
+    this.pipelineDepth = options.pipelineDepth ?? 16;
     this.pipelineWaitMs = options.pipelineWaitMs ?? 1;
     this.pipelineWithdrawMs = options.pipelineWithdrawMs ?? 50;
     this.budget = new MemoryBudget(options.memoryBudgetMb);

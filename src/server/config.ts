@@ -25,7 +25,7 @@ export const platformConfigSchema = z
      * Pipelining: the most invocations a Node.js instance holds at once, the running one and those
      * handed over behind it while the expected wait stays under 1 ms (1: off). See policies.ts mayPipeline.
      */
-    pipelineDepth: z.number().int().min(1).max(64).default(8),
+    pipelineDepth: z.number().int().min(1).max(64).default(16),
     /** Instance starts at once, platform-wide (see SchedulerOptions.maxConcurrentStarts). */
     maxConcurrentStarts: z.number().int().min(1).max(10_000).default(Math.max(8, 4 * availableParallelism())),
     initTimeoutMs: z.number().int().min(100).max(900_000).default(10_000),
