@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { test } from 'node:test';
-import { eventually, fixture, invoke, mustDeploy, startPlatform } from '../support/platform.js';
+import { CLI, eventually, fixture, invoke, mustDeploy, startPlatform } from '../support/platform.js';
 import type { RunningPlatform } from '../support/platform.js';
 
 // Pipelining with real Node.js instances (src/scheduler/policies.ts mayPipeline): a fast
@@ -44,6 +45,7 @@ async function warm(p: RunningPlatform): Promise<void> {
 test('concurrent calls to a fast function: each answered once, with its own request id, deadline and log lines; fewer instances than calls', async () => {
   const p = await startPlatform();
   try {
+    assert.match(p.output(), /pipelining: a fast function's calls wait behind a busy Node\.js instance \(up to 16 per instance, expected wait under 1 ms\)/);
     await mustDeploy(p.url, 'probe', fixture('functions', 'pipeline-probe'), { timeoutSec: 30 });
     await warm(p);
     const results = await Promise.all(Array.from({ length: 64 }, (_, n) => call(p, { n })));
@@ -120,5 +122,28 @@ test('calls handed to an instance behind a call that waits long are taken back a
     assert.ok((await metric(p, 'modelfn_pipeline_redispatches_total', { reason: 'withdrawn' })) >= 1, 'calls were handed to the busy instance and taken back');
   } finally {
     await p.cleanup();
+  }
+});
+
+test('--pipeline-depth 1 turns pipelining off: every concurrent call has an instance to itself; a bad depth is refused', async () => {
+  const p = await startPlatform({ args: ['--pipeline-depth', '1'] });
+  try {
+    assert.match(p.output(), /pipelining: off \(--pipeline-depth 1\)/);
+    await mustDeploy(p.url, 'probe', fixture('functions', 'pipeline-probe'), { timeoutSec: 30 });
+    await warm(p);
+    const results = await Promise.all(Array.from({ length: 8 }, (_, n) => call(p, { n, sleepMs: 300 })));
+    for (const [n, r] of results.entries()) assert.equal(r.probe.n, n, r.body);
+    assert.equal(new Set(results.map((r) => r.probe.instance)).size, 8);
+    assert.equal(await metric(p, 'modelfn_pipelined_invocations_total'), 0);
+  } finally {
+    await p.cleanup();
+  }
+  for (const depth of ['0', '65', 'deep']) {
+    const bad = spawn(process.execPath, [CLI, 'up', '--port', '0', '--data-dir', '/nonexistent-modelfn', '--pipeline-depth', depth], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    bad.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await new Promise<number | null>((resolve) => bad.once('exit', resolve));
+    assert.notEqual(code, 0, `depth ${depth} was accepted`);
+    assert.match(err, /pipelineDepth/, `depth ${depth}: ${err}`);
   }
 });

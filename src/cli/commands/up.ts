@@ -69,6 +69,11 @@ export async function upCommand(opts: UpOptions): Promise<void> {
   lines.push(platform.sandbox.enabled ? `  sandbox:    ${platform.sandbox.description}` : `  WARNING:    sandbox ${platform.sandbox.description}`);
   if (platform.sandbox.enabled) lines.push(`              ${platform.sandbox.memory}`);
   lines.push(`  scheduling: instances under ${instanceScheduling() === 'batch' ? 'SCHED_BATCH (woken instances do not preempt the gateway)' : 'SCHED_OTHER'}`);
+  lines.push(
+    config.pipelineDepth > 1
+      ? `  pipelining: a fast function's calls wait behind a busy Node.js instance (up to ${config.pipelineDepth} per instance, expected wait under 1 ms)`
+      : '  pipelining: off (--pipeline-depth 1): every concurrent call gets an instance of its own',
+  );
   if (platform.cluster) lines.push(`  cluster:    node ${platform.cluster.id} joined ${config.cluster!.join(',')}`);
   if (config.deployExamples) lines.push(...(await deployExamples(platform)));
   lines.push(`  functions:  MODELFN_ENDPOINT=${platform.url} MODELFN_HOME=${config.dataDir} npx modelfn ls`);
