@@ -72,6 +72,8 @@ interface Waiter {
 export class Pool {
   readonly instances = new Map<string, PooledInstance>();
   private readonly idle: PooledInstance[] = [];
+  /** Busy instances that pipeline: where takePipelined looks (not every instance, idle ones included). */
+  private readonly pipeliners = new Set<PooledInstance>();
   private readonly waiters: Waiter[] = [];
   private starting = 0;
   private busy = 0;
@@ -204,8 +206,8 @@ export class Pool {
     if (meanRunMs === undefined || this.host.pipelineDepth <= 1 || this.waiters.length > 0 || this.draining) return undefined;
     if (this.pipelined >= this.host.maxQueueLength) return undefined;
     let best: PooledInstance | undefined;
-    for (const pi of this.instances.values()) {
-      if (pi.state !== 'busy' || !pi.pipelining || !pi.alive || pi.revisionId !== this.target.config.revisionId) continue;
+    for (const pi of this.pipeliners) {
+      if (pi.state !== 'busy' || !pi.alive || pi.revisionId !== this.target.config.revisionId) continue;
       if (best !== undefined && pi.assigned >= best.assigned) continue;
       if (mayPipeline({ assigned: pi.assigned, maxDepth: this.host.pipelineDepth, meanRunMs, maxWaitMs: this.host.pipelineWaitMs })) best = pi;
     }
@@ -267,6 +269,7 @@ export class Pool {
     if (pi.state === 'busy') {
       this.busy--;
       pi.state = 'idle';
+      this.pipeliners.delete(pi);
     }
     if (!pi.alive || pi.revisionId !== this.target.config.revisionId || this.draining) {
       this.stop(pi);
@@ -385,6 +388,7 @@ export class Pool {
     if (pi.state === 'busy') this.busy--;
     if (pi.state === 'idle') this.spentIdle(pi);
     pi.state = 'stopped';
+    this.pipeliners.delete(pi);
     this.abandonTurns(pi);
     const at = this.idle.indexOf(pi);
     if (at >= 0) this.idle.splice(at, 1);
@@ -466,6 +470,7 @@ export class Pool {
     if (pi.state === 'idle') this.spentIdle(pi);
     pi.state = 'busy';
     pi.assigned = 1;
+    if (pi.pipelining) this.pipeliners.add(pi);
     pi.holdUntil = undefined;
     this.busy++;
   }

@@ -13,14 +13,19 @@ const DISCARD_MAX = 64 * 1024 * 1024;
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   // A body already read (e.g. by the signature check) is handed out again, under this caller's limit.
-  const cached = bodies.get(req);
+  const holder = req as IncomingMessage & { [BODY]?: Promise<Buffer> };
+  const cached = holder[BODY];
   if (cached) return cached.then((body) => (body.length > limit ? Promise.reject(tooLarge(body.length, limit, false)) : body));
   const reading = read(req, limit);
-  bodies.set(req, reading);
+  holder[BODY] = reading;
   return reading;
 }
 
-const bodies = new WeakMap<IncomingMessage, Promise<Buffer>>();
+/**
+ * The body's promise lives on the request itself: it goes with the request, and a WeakMap entry
+ * per request cost the garbage collector an ephemeron to trace on every one.
+ */
+const BODY = Symbol('modelfn.body');
 
 function read(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
