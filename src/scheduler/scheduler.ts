@@ -473,16 +473,22 @@ export class Scheduler extends EventEmitter implements PoolHost {
     const requestId = invocation.requestId;
     const timeoutMs = config.timeoutSec * 1000;
     // Sent now even when pipelined: the instance starts it the moment the calls ahead are done.
-    const response: Promise<InvokeResponse | Error> = pi.instance!.invoke({
-      requestId,
-      payload: invocation.payload,
-      deadlineMs: this.clock.now() + timeoutMs,
-      timeoutMs,
-      invokedFunctionArn: pi.target.invokedFunctionArn,
-      clientContext: invocation.clientContext,
-      cognitoIdentity: invocation.cognitoIdentity,
-      traceId: invocation.traceId,
-    }).then(undefined, toError);
+    // Never rejects: a failure (the instance died) is an answer like any other.
+    let response: Promise<InvokeResponse | Error>;
+    try {
+      response = pi.instance!.invoke({
+        requestId,
+        payload: invocation.payload,
+        deadlineMs: this.clock.now() + timeoutMs,
+        timeoutMs,
+        invokedFunctionArn: pi.target.invokedFunctionArn,
+        clientContext: invocation.clientContext,
+        cognitoIdentity: invocation.cognitoIdentity,
+        traceId: invocation.traceId,
+      }).then(undefined, toError);
+    } catch (err) {
+      response = Promise.resolve(toError(err));
+    }
     if (turn !== undefined) {
       // Behind a call that runs long, ask for it back (the instance drops it if it has not started).
       const late = setTimeout(() => pi.instance?.withdraw?.(requestId), this.pipelineWithdrawMs);
@@ -523,6 +529,8 @@ export class Scheduler extends EventEmitter implements PoolHost {
     }
     const durationMs = performance.now() - started;
     const billed = billedDurationMs(durationMs);
+    // An instance's first call also compiles the handler's code: not what its calls cost after.
+    const runMs = pi.served === 0 ? undefined : result.runMs;
     pi.served++;
     const initDurationMs = cold ? pi.initDurationMs : undefined;
     // Optional members are added, not spread in: spreads of objects that differ in shape make
@@ -558,7 +566,7 @@ export class Scheduler extends EventEmitter implements PoolHost {
     pi.currentRequestId = null;
     pi.lastRequestId = requestId;
     pi.collected = undefined;
-    pool.release(pi, durationMs, result.runMs, died);
+    pool.release(pi, durationMs, runMs, died);
     const outcome: InvocationOutcome = {
       requestId,
       executedVersion: config.version,

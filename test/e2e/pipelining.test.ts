@@ -39,7 +39,7 @@ async function metric(p: RunningPlatform, name: string, labels: Record<string, s
 
 /** Sequential calls first: they measure the function's run time, which pipelining waits for. */
 async function warm(p: RunningPlatform): Promise<void> {
-  for (let i = 0; i < 5; i++) assert.equal((await call(p, { n: -1 })).status, 200);
+  for (let i = 0; i < 10; i++) assert.equal((await call(p, { n: -1 })).status, 200);
 }
 
 test('concurrent calls to a fast function: each answered once, with its own request id, deadline and log lines; fewer instances than calls', async () => {
@@ -62,7 +62,7 @@ test('concurrent calls to a fast function: each answered once, with its own requ
     const probeLine = (message: string) => /\tprobe (-?\d+)$/.exec(message.trimEnd())?.[1];
     const records = await eventually(async () => {
       const body = (await (await fetch(`${p.url}/_modelfn/v1/functions/probe/logs?limit=5000`)).json()) as { records: Array<{ requestId: string; message: string }> };
-      return body.records.filter((l) => probeLine(l.message) !== undefined).length >= 69 ? body.records : undefined;
+      return body.records.filter((l) => probeLine(l.message) !== undefined).length >= 74 ? body.records : undefined;
     }, 10_000, 'the log lines of every call');
     for (const [n, r] of results.entries()) {
       const lines = records.filter((l) => probeLine(l.message) === String(n));
@@ -125,7 +125,7 @@ test('calls handed to an instance behind a call that waits long are taken back a
   }
 });
 
-test('--pipeline-depth 1 turns pipelining off: every concurrent call has an instance to itself; a bad depth is refused', async () => {
+test('--pipeline-depth 1 turns pipelining off: no call is handed to a busy instance; a bad depth is refused', async () => {
   const p = await startPlatform({ args: ['--pipeline-depth', '1'] });
   try {
     assert.match(p.output(), /pipelining: off \(--pipeline-depth 1\)/);
@@ -133,7 +133,9 @@ test('--pipeline-depth 1 turns pipelining off: every concurrent call has an inst
     await warm(p);
     const results = await Promise.all(Array.from({ length: 8 }, (_, n) => call(p, { n, sleepMs: 300 })));
     for (const [n, r] of results.entries()) assert.equal(r.probe.n, n, r.body);
-    assert.equal(new Set(results.map((r) => r.probe.instance)).size, 8);
+    // Calls that find every instance busy wait in the queue or start instances (the eager
+    // start policy decides how many); none is handed to a busy instance.
+    assert.ok(new Set(results.map((r) => r.probe.instance)).size >= 2);
     assert.equal(await metric(p, 'modelfn_pipelined_invocations_total'), 0);
   } finally {
     await p.cleanup();
