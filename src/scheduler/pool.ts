@@ -48,6 +48,8 @@ export interface PipelinedLease {
 export interface Lease {
   readonly pi: PooledInstance;
   readonly cold: boolean;
+  /** Set when the request was handed to a busy instance from the queue (pipelined): it runs when this says. */
+  readonly turn?: Promise<TurnState>;
 }
 
 /** A cold start that failed in the function's own init: the caller gets the function's error. */
@@ -59,6 +61,9 @@ export class InitError extends Error {
 
 interface Waiter {
   readonly enqueuedAt: number;
+  readonly requestId: string;
+  /** May be handed to a busy instance (not a call that wants its log tail, or one that went round once). */
+  readonly pipelinable: boolean;
   readonly resolve: (lease: Lease) => void;
   readonly reject: (err: Error) => void;
   timer: NodeJS.Timeout | undefined;
@@ -202,20 +207,48 @@ export class Pool {
    * queue, and pipelined calls count against the queue limit as waiting ones do.
    */
   takePipelined(requestId: string): PipelinedLease | undefined {
+    if (this.waiters.length > 0 || this.draining) return undefined;
+    const pi = this.pipelineTarget();
+    return pi === undefined ? undefined : { pi, turn: this.enqueueTurn(pi, requestId) };
+  }
+
+  /** Busy instances of a fast function are running lines that queued requests can join. */
+  private linesMoving(): boolean {
+    return this.host.pipelineDepth > 1 && this.meanRunMs !== undefined && this.meanRunMs <= this.host.pipelineWaitMs && this.pipeliners.size > 0 && this.waiters[0]?.pipelinable === true;
+  }
+
+  /** The busy instance with the fewest calls that may take one more (policies.ts mayPipeline), if any. */
+  private pipelineTarget(): PooledInstance | undefined {
     const meanRunMs = this.meanRunMs;
-    if (meanRunMs === undefined || this.host.pipelineDepth <= 1 || this.waiters.length > 0 || this.draining) return undefined;
-    if (this.pipelined >= this.host.maxQueueLength) return undefined;
+    if (meanRunMs === undefined || this.host.pipelineDepth <= 1 || this.pipelined >= this.host.maxQueueLength) return undefined;
     let best: PooledInstance | undefined;
     for (const pi of this.pipeliners) {
       if (pi.state !== 'busy' || !pi.alive || pi.revisionId !== this.target.config.revisionId) continue;
       if (best !== undefined && pi.assigned >= best.assigned) continue;
       if (mayPipeline({ assigned: pi.assigned, maxDepth: this.host.pipelineDepth, meanRunMs, maxWaitMs: this.host.pipelineWaitMs })) best = pi;
     }
-    if (best === undefined) return undefined;
-    const pi = best;
+    return best;
+  }
+
+  private enqueueTurn(pi: PooledInstance, requestId: string): Promise<TurnState> {
     pi.assigned++;
     this.pipelined++;
-    return { pi, turn: new Promise<TurnState>((resolve) => pi.turns.push({ requestId, resolve })) };
+    return new Promise<TurnState>((resolve) => pi.turns.push({ requestId, resolve }));
+  }
+
+  /**
+   * Requests in the queue go behind busy instances that have room, oldest first: under a burst
+   * to a fast function, a queued request waits a few calls instead of a cold start, and the
+   * pool does not start an instance per queued request. Stops at a request that may not be pipelined.
+   */
+  private pipeWaiters(): void {
+    while (this.waiters.length > 0 && this.waiters[0]!.pipelinable && !this.draining) {
+      const pi = this.pipelineTarget();
+      if (pi === undefined) return;
+      const waiter = this.waiters.shift()!;
+      clearTimeout(waiter.timer);
+      waiter.resolve({ pi, cold: false, turn: this.enqueueTurn(pi, waiter.requestId) });
+    }
   }
 
   /** The instance dropped a pipelined invocation unstarted: it leaves the line. */
@@ -228,7 +261,8 @@ export class Pool {
     turn!.resolve('withdrawn');
   }
 
-  acquire(): Promise<Lease> {
+  /** requestId and pipelinable: the request may be handed to a busy instance while it waits (pipeWaiters). */
+  acquire(requestId = '', pipelinable = false): Promise<Lease> {
     const warm = this.takeIdle();
     if (warm) return Promise.resolve({ pi: warm, cold: false });
     if (this.draining) return Promise.reject(new ModelfnError('SHUTTING_DOWN', 'the platform is shutting down'));
@@ -242,10 +276,11 @@ export class Pool {
       return Promise.reject(this.throttle());
     }
     return new Promise<Lease>((resolve, reject) => {
-      const waiter: Waiter = { enqueuedAt: this.host.clock.now(), resolve, reject, timer: undefined };
+      const waiter: Waiter = { enqueuedAt: this.host.clock.now(), requestId, pipelinable, resolve, reject, timer: undefined };
       this.waiters.push(waiter);
       this.armTimer(waiter);
-      this.pump();
+      this.pipeWaiters();
+      if (this.waiters.length > 0) this.pump();
     });
   }
 
@@ -261,7 +296,11 @@ export class Pool {
     const next = pi.turns.shift();
     if (next !== undefined) {
       this.pipelined--;
-      if (!died && pi.state === 'busy') return next.resolve('run');
+      if (!died && pi.state === 'busy') {
+        next.resolve('run');
+        // Room behind this instance again: queued requests may take it.
+        return this.pipeWaiters();
+      }
       next.resolve('gone');
       this.abandonTurns(pi);
     }
@@ -286,16 +325,21 @@ export class Pool {
     const coldStart = this.meanColdStartMs ?? 0;
     let waitingLong = 0;
     for (const w of this.waiters) if (now - w.enqueuedAt >= coldStart) waitingLong++;
+    // A fast function's busy instances take queued requests into their lines as the lines move
+    // (pipeWaiters): they cover the queue at the rate they run calls, so the pool does not start
+    // an instance per queued request. Requests still waiting after a cold start's time (the
+    // instances are saturated) get instances of their own, as below.
+    const moving = this.linesMoving();
     let toStart = instancesToStart({
       waiting: this.waiters.length,
       waitingLong,
       starting: this.starting,
       functionInstances: this.host.functionInstances(this.functionName),
       functionLimit: this.host.functionLimit(this.target),
-      busy: this.busy,
-      meanServiceMs: this.meanServiceMs,
+      busy: moving ? this.pipeliners.size : this.busy,
+      meanServiceMs: moving ? this.meanRunMs : this.meanServiceMs,
       meanColdStartMs: this.meanColdStartMs,
-      eagerInstances: this.host.eagerInstances,
+      eagerInstances: moving ? 0 : this.host.eagerInstances,
     });
     // Waiters left to busy instances are looked at again once they have waited a cold start's
     // time: if the busy instances did not free up as expected, they get instances of their own.

@@ -78,6 +78,10 @@ export class PooledInstance implements WatchedProcess {
     return this.instance?.pipelining === true;
   }
 
+  get busy(): boolean {
+    return this.state === 'busy';
+  }
+
   get alive(): boolean {
     return this.state !== 'stopped' && (this.instance?.alive ?? true);
   }

@@ -184,7 +184,7 @@ export class Scheduler extends EventEmitter implements PoolHost {
         let cold = false;
         if (!pi) {
           try {
-            ({ pi, cold } = await pool.acquire());
+            ({ pi, cold, turn } = await pool.acquire(invocation.requestId, pipelining));
           } catch (err) {
             if (err instanceof InitError) return this.initFailed(target, invocation, err);
             if (err instanceof ModelfnError && err.code === 'TOO_MANY_REQUESTS') this.emit('throttle', target.config.name, target.config.version);

@@ -133,14 +133,28 @@ test('a fast function: concurrent calls queue behind one busy instance, run in o
   await scheduler.shutdown(100);
 });
 
-test('the depth bounds each instance; beyond it calls get instances of their own', async () => {
+test('the depth bounds each instance; beyond it calls queue and join lines as they move, not an instance each', async () => {
   const launcher = new PipeLauncher(() => 0);
   const { scheduler } = makeScheduler(launcher, new ManualClock(0), { pipelineDepth: 3 });
   const fn = target('deep');
   await warm(scheduler, fn);
-  await Promise.all(Array.from({ length: 9 }, () => scheduler.invoke(fn, invocation())));
-  assert.ok(launcher.launched.length >= 3, `9 calls at depth 3 need 3 instances, got ${launcher.launched.length}`);
+  const calls = Array.from({ length: 12 }, () => invocation());
+  const outcomes = await Promise.all(calls.map((c) => scheduler.invoke(fn, c)));
+  assert.deepEqual(outcomes.map((o) => callOf(o).id), calls.map((c) => c.requestId));
   for (const i of launcher.launched) assert.ok(i.maxHeld <= 3, `instance held ${i.maxHeld}`);
+  assert.ok(launcher.launched.length < 4, `12 calls at depth 3 started ${launcher.launched.length} instances`);
+  await scheduler.shutdown(100);
+});
+
+test('queued calls that wait longer than a cold start (a saturated instance) get instances of their own', async () => {
+  // Each call runs 0.5 ms as measured but 30 ms in fact: the line does not move as expected.
+  const launcher = new PipeLauncher((id) => (id.startsWith('slow') ? 30 : 0));
+  const { scheduler } = makeScheduler(launcher, new ManualClock(0), { pipelineDepth: 2, pipelineWithdrawMs: 10_000 });
+  const fn = target('saturated');
+  await warm(scheduler, fn);
+  const outcomes = await Promise.all(Array.from({ length: 6 }, (_, n) => scheduler.invoke(fn, { requestId: `slow-${n}`, payload: Buffer.from('{}') })));
+  assert.equal(outcomes.length, 6);
+  assert.ok(launcher.launched.length >= 2, `the queue got instances after waiting: ${launcher.launched.length}`);
   await scheduler.shutdown(100);
 });
 
