@@ -48,10 +48,14 @@ export interface InvokeRequest {
   readonly traceId?: string;
 }
 
-/** runMs: how long the call ran inside the instance, for runtimes that can tell (free of the platform's queueing). */
+/**
+ * runMs: how long the call ran inside the instance, for runtimes that can tell (free of the
+ * platform's queueing). fatal: the runtime failed this call and stops (an uncaught error): no call
+ * handed to it after this one has started.
+ */
 export type InvokeResponse =
   | { readonly ok: true; readonly payload: Buffer; readonly runMs?: number }
-  | { readonly ok: false; readonly error: LambdaError; readonly runMs?: number };
+  | { readonly ok: false; readonly error: LambdaError; readonly runMs?: number; readonly fatal?: boolean };
 
 export interface InstanceExit {
   readonly code: number | null;

@@ -516,8 +516,9 @@ export class Scheduler extends EventEmitter implements PoolHost {
       pool.release(pi);
       return this.notStarted(pi, 'withdrawn');
     }
-    const died = answer instanceof Error;
-    let result: InvokeResponse = died ? { ok: false, error: this.deathError(pi, requestId, answer) } : answer;
+    let result: InvokeResponse = answer instanceof Error ? { ok: false, error: this.deathError(pi, requestId, answer) } : answer;
+    // Nothing behind this call started if the instance died in it, or said it stops after it.
+    const died = answer instanceof Error || (!answer.ok && answer.fatal === true);
     if (result.ok && result.payload.length > this.options.maxResponseBytes) {
       result = {
         ok: false,

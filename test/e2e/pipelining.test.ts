@@ -74,18 +74,19 @@ test('concurrent calls to a fast function: each answered once, with its own requ
   }
 });
 
-test('an instance that exits mid-call fails only that call: the calls handed to it behind it run elsewhere, none lost', async (t) => {
+test('an instance that exits or throws uncaught mid-call fails only that call: the calls handed to it behind it run elsewhere, none lost', async (t) => {
   const p = await startPlatform();
   try {
     await mustDeploy(p.url, 'probe', fixture('functions', 'pipeline-probe'), { timeoutSec: 30 });
-    for (let round = 0; round < 3; round++) {
+    // Rounds 0-2: the process exits (no answer); rounds 3-5: an uncaught error, answered as fatal.
+    for (let round = 0; round < 6; round++) {
       await warm(p);
-      const crash = call(p, { n: 1000, exit: true });
+      const crash = call(p, round < 3 ? { n: 1000, exit: true } : { n: 1000, throwLater: true });
       const others = Array.from({ length: 24 }, (_, n) => call(p, { n }));
       const failed = await crash;
       assert.equal(failed.status, 200);
       assert.equal(failed.error, 'Unhandled');
-      assert.match(failed.body, /Runtime\.ExitError/);
+      assert.match(failed.body, round < 3 ? /Runtime\.ExitError/ : /thrown outside the handler/);
       for (const [n, r] of (await Promise.all(others)).entries()) {
         assert.equal(r.status, 200, r.body);
         assert.equal(r.error, null, `call ${n}: ${r.body}`);

@@ -28,16 +28,24 @@ export interface NodeSandboxing {
 }
 
 /**
- * A Node.js runtime process (the bootstrap) and its fd-3 frame channel. Frames and output go to
- * whoever owns the process now: a stem cell while it waits, then the instance it became.
+ * A Node.js runtime process (the bootstrap) and its frame channel: fd 3 carries frames to the
+ * runtime, fd 4 frames from it. Two sockets, not one: a write to a process that just died fails
+ * (EPIPE) and Node then destroys that socket, unread data and all; the answers the process wrote
+ * before it died decide which pipelined calls ran, so they travel on a socket the platform never
+ * writes to and is read to its end. Frames and output go to whoever owns the process now: a stem
+ * cell while it waits, then the instance it became.
  */
 export class NodeProcess {
   readonly proc: SupervisedProcess;
+  /** Platform -> runtime. */
   readonly channel: Socket;
+  /** Runtime -> platform. */
+  readonly answers: Socket;
   onFrame: (frame: Frame) => void = () => undefined;
   onLog: (line: InstanceLogLine) => void = () => undefined;
 
-  constructor(nodePath: string, memoryMb: number, cwd: string, env: Readonly<Record<string, string>>, sandboxing?: NodeSandboxing) {
+  constructor(nodePath: string, memoryMb: number, cwd: string, runtimeEnv: Readonly<Record<string, string>>, sandboxing?: NodeSandboxing) {
+    const env = { ...runtimeEnv, MODELFN_CHANNEL_FD: '3', MODELFN_ANSWER_FD: '4' };
     // The RSS watchdog covers native memory (Buffers) that the heap cap does not see.
     const flags = [`--max-old-space-size=${heapMbFor(memoryMb)}`, '--enable-source-maps'];
     const onLog = (line: InstanceLogLine) => this.onLog(line);
@@ -52,13 +60,14 @@ export class NodeProcess {
           args: [...flags, `${SANDBOX_BOOTSTRAP_DIR}/index.js`],
           cwd,
           env,
-          extraPipes: 1,
+          extraPipes: 2,
           onLog,
         })
-      : new SupervisedProcess({ command: nodePath, args: [...flags, BOOTSTRAP], cwd, env, extraPipes: 1, onLog });
+      : new SupervisedProcess({ command: nodePath, args: [...flags, BOOTSTRAP], cwd, env, extraPipes: 2, onLog });
     this.channel = this.proc.child.stdio[3] as Socket;
+    this.answers = this.proc.child.stdio[4] as Socket;
     const decoder = new FrameDecoder((frame) => this.onFrame(frame));
-    this.channel.on('data', (chunk: Buffer) => {
+    this.answers.on('data', (chunk: Buffer) => {
       try {
         decoder.push(chunk);
       } catch {
@@ -67,5 +76,6 @@ export class NodeProcess {
       }
     });
     this.channel.on('error', () => this.proc.kill());
+    this.answers.on('error', () => this.proc.kill());
   }
 }

@@ -107,7 +107,7 @@ export class NodejsRuntime implements Runtime {
     }
     const spawnedAt = performance.timeOrigin + performance.now();
     const sandboxing = sandboxed ? { sandbox: this.sandbox, taskDir: spec.codeDir, network, tmpSizeMb } : undefined;
-    const node = new NodeProcess(this.nodePath, spec.config.memoryMb, codeDir, { ...spec.env, MODELFN_CHANNEL_FD: '3', NODE_OPTIONS: '' }, sandboxing);
+    const node = new NodeProcess(this.nodePath, spec.config.memoryMb, codeDir, { ...spec.env, NODE_OPTIONS: '' }, sandboxing);
     const instance = new NodejsInstance(spec, node, spawnedAt, false);
     await instance.ready(spec.initTimeoutMs);
     return instance;
@@ -129,6 +129,7 @@ class NodejsInstance implements Instance {
   readonly id: string;
   readonly pipelining = true;
   private readonly channel: Socket;
+  private readonly answers: Socket;
   private readonly proc: NodeProcess['proc'];
   /** Invocations handed over and not answered, by request id (the bootstrap runs them in order). */
   private readonly pending = new Map<string, Pending>();
@@ -147,6 +148,7 @@ class NodejsInstance implements Instance {
   ) {
     this.id = spec.id;
     this.channel = node.channel;
+    this.answers = node.answers;
     this.proc = node.proc;
     node.onFrame = (frame) => this.onFrame(frame);
     node.onLog = spec.onLog;
@@ -250,7 +252,7 @@ class NodejsInstance implements Instance {
         this.pending.delete(head.id);
         const runMs = typeof head.ms === 'number' && head.ms >= 0 ? head.ms : undefined;
         if (frame.type === FRAME.result) pending.resolve({ ok: true, payload: frame.body, runMs });
-        else pending.resolve({ ok: false, error: parseError(frame.body), runMs });
+        else pending.resolve({ ok: false, error: parseError(frame.body), runMs, fatal: head.fatal === true });
         return;
       }
       case FRAME.withdrawn: {
@@ -274,7 +276,7 @@ class NodejsInstance implements Instance {
    * started; one behind an unanswered call did not).
    */
   private afterChannelDrained(then: () => void): void {
-    if (this.channel.readableEnded || this.channel.destroyed) return then();
+    if (this.answers.readableEnded || this.answers.destroyed) return then();
     let done = false;
     const finish = () => {
       if (done) return;
@@ -284,8 +286,8 @@ class NodejsInstance implements Instance {
     };
     // A descendant that kept the channel open must not hold the answer back.
     const timer = setTimeout(finish, 100);
-    this.channel.once('end', finish);
-    this.channel.once('close', finish);
+    this.answers.once('end', finish);
+    this.answers.once('close', finish);
   }
 
   private onExit(exit: InstanceExit): void {

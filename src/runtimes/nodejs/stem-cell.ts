@@ -41,7 +41,6 @@ export class NodeStemCell implements StemCell {
       LANG: 'en_US.UTF-8',
       TZ: ':UTC',
       HOME: '/nonexistent',
-      MODELFN_CHANNEL_FD: '3',
       MODELFN_STEM_CELL: '1',
       NODE_OPTIONS: '',
     };

@@ -23,9 +23,12 @@ import { installTraceEnv } from './trace-env.js';
 
 // When the runtime's own code began to run (epoch ms): the platform measures the process start up to here.
 let began = performance.now();
+// Frames from the platform on fd 3, frames to it on fd 4 (node-process.ts says why two).
 const channel = new Socket({ fd: Number(process.env.MODELFN_CHANNEL_FD ?? 3), readable: true, writable: true });
+const answers = new Socket({ fd: Number(process.env.MODELFN_ANSWER_FD ?? 4), readable: true, writable: true });
 const stemCell = process.env.MODELFN_STEM_CELL === '1';
 delete process.env.MODELFN_CHANNEL_FD;
+delete process.env.MODELFN_ANSWER_FD;
 delete process.env.MODELFN_STEM_CELL;
 const traceEnv = installTraceEnv();
 let currentId = '';
@@ -33,7 +36,7 @@ let handler: Handler | undefined;
 let facts: FunctionFacts | undefined;
 
 function send(type: (typeof FRAME)[keyof typeof FRAME], head: string, body?: Buffer | string): void {
-  channel.write(encodeFrame(type, head, body));
+  answers.write(encodeFrame(type, head, body));
 }
 
 /**
@@ -69,7 +72,7 @@ function die(err: unknown, type?: string): void {
   if (type) lambdaError.errorType = type;
   if (currentId) send(FRAME.error, JSON.stringify({ id: currentId, fatal: true }), JSON.stringify(lambdaError));
   else send(FRAME.initError, '{}', JSON.stringify(lambdaError));
-  channel.end(() => process.exit(129));
+  answers.end(() => process.exit(129));
   setTimeout(() => process.exit(129), 500).unref();
 }
 
@@ -221,6 +224,7 @@ function main(): void {
   // The platform closed the channel: it is gone or it stopped us. Nothing left to serve.
   channel.on('end', () => process.exit(0));
   channel.on('error', () => process.exit(0));
+  answers.on('error', () => process.exit(0));
   if (stemCell) send(FRAME.stemReady, '{}');
   else void init();
 }
