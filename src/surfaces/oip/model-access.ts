@@ -7,6 +7,7 @@ import { modelOf } from '../../models/batching/model-dispatcher.js';
 import type { Registry, Resolution } from '../../registry/registry.js';
 import { ModelfnError, toModelfnError } from '../../shared/errors.js';
 import { parseJsonBody } from '../../shared/json.js';
+import { headerList } from '../../server/http/respond.js';
 
 /**
  * What the model protocols (OIP v2, KServe V1) share: models are model functions addressed by
@@ -41,7 +42,7 @@ export function parseModelBody(body: Buffer): unknown {
 
 export function sendModelJson(res: ServerResponse, status: number, value: unknown, extraHeaders: Record<string, string> = {}): void {
   const body = Buffer.from(stringifyJson(value));
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(body.length), ...extraHeaders });
+  res.writeHead(status, headerList({ 'content-type': 'application/json', 'content-length': String(body.length) }, Object.entries(extraHeaders).flat()));
   res.end(body);
 }
 

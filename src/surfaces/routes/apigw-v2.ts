@@ -1,4 +1,4 @@
-import { isPlainObject } from '../../shared/json.js';
+import { isPlainObject, jsonNumber, jsonString } from '../../shared/json.js';
 import type { HttpRequestInfo } from './http-request.js';
 import { bodyAsText, clfTime, dictionary, domainPrefix, parseQuery } from './http-request.js';
 import type { MappedResponse, PayloadFormatCodec } from './payload-format.js';
@@ -36,22 +36,22 @@ export class PayloadV2 implements PayloadFormatCodec {
       query.set(k, seen === undefined ? v : `${seen},${v}`);
     }
     const text = bodyAsText(request.body, headers.get('content-type'));
-    const routeKey = JSON.stringify(binding.routeKey);
-    const rawPath = JSON.stringify(request.rawPath);
+    const routeKey = jsonString(binding.routeKey);
+    const rawPath = jsonString(request.rawPath);
     // The event's JSON written out member by member, in the order (and with the members left
     // out when absent) that JSON.stringify of the event object gives: the unit tests hold both equal.
-    let json = `{"version":"2.0","routeKey":${routeKey},"rawPath":${rawPath},"rawQueryString":${JSON.stringify(request.rawQuery)}`;
+    let json = `{"version":"2.0","routeKey":${routeKey},"rawPath":${rawPath},"rawQueryString":${jsonString(request.rawQuery)}`;
     if (cookies !== undefined) json += `,"cookies":${JSON.stringify(cookies)}`;
     json += `,"headers":${mapJson(headers)}`;
     if (query !== undefined) json += `,"queryStringParameters":${mapJson(query)}`;
     json +=
-      `,"requestContext":{"accountId":${JSON.stringify(request.accountId)},"apiId":"modelfn","domainName":${JSON.stringify(request.host)}` +
-      `,"domainPrefix":${JSON.stringify(domainPrefix(request.host))},"http":{"method":${JSON.stringify(request.method)},"path":${rawPath}` +
-      `,"protocol":${JSON.stringify(request.protocol)},"sourceIp":${JSON.stringify(request.sourceIp)},"userAgent":${JSON.stringify(userAgent ?? '')}}` +
-      `,"requestId":${JSON.stringify(request.requestId)},"routeKey":${routeKey},"stage":"$default","time":${JSON.stringify(clfTime(request.timeEpoch))}` +
-      `,"timeEpoch":${JSON.stringify(request.timeEpoch)}}`;
+      `,"requestContext":{"accountId":${jsonString(request.accountId)},"apiId":"modelfn","domainName":${jsonString(request.host)}` +
+      `,"domainPrefix":${jsonString(domainPrefix(request.host))},"http":{"method":${jsonString(request.method)},"path":${rawPath}` +
+      `,"protocol":${jsonString(request.protocol)},"sourceIp":${jsonString(request.sourceIp)},"userAgent":${jsonString(userAgent ?? '')}}` +
+      `,"requestId":${jsonString(request.requestId)},"routeKey":${routeKey},"stage":"$default","time":${jsonString(clfTime(request.timeEpoch))}` +
+      `,"timeEpoch":${jsonNumber(request.timeEpoch)}}`;
     if (pathParameters !== undefined) json += `,"pathParameters":${JSON.stringify(pathParameters)}`;
-    if (request.body.length > 0) json += `,"body":${JSON.stringify(text ? request.body.toString('utf8') : request.body.toString('base64'))}`;
+    if (request.body.length > 0) json += `,"body":${jsonString(text ? request.body.toString('utf8') : request.body.toString('base64'))}`;
     json += `,"isBase64Encoded":${!text}}`;
     return Buffer.from(json);
   }
@@ -102,6 +102,6 @@ function firstNonSpace(buf: Buffer): number {
 /** A JSON object of a string map, in insertion order. */
 function mapJson(map: ReadonlyMap<string, string>): string {
   let json = '{';
-  for (const [k, v] of map) json += `${json.length > 1 ? ',' : ''}${JSON.stringify(k)}:${JSON.stringify(v)}`;
+  for (const [k, v] of map) json += `${json.length > 1 ? ',' : ''}${jsonString(k)}:${jsonString(v)}`;
   return `${json}}`;
 }

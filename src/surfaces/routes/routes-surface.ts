@@ -10,7 +10,7 @@ import type { SigV4Authenticator } from '../../auth/authenticator.js';
 import type { Principal } from '../../auth/access-keys.js';
 import { runAs } from '../../auth/principal-context.js';
 import { readBody } from '../../server/http/body.js';
-import { closeAfterResponse, endWithBody } from '../../server/http/respond.js';
+import { closeAfterResponse, endWithBody, headerList } from '../../server/http/respond.js';
 import type { RequestTarget } from '../../server/http/request-url.js';
 import type { Surface } from '../../server/surface.js';
 import { PayloadV1 } from './apigw-v1.js';
@@ -62,8 +62,7 @@ export class RoutesSurface implements Surface {
       mapped = jsonError(error.status, message, error.code);
       if (error.code === 'METHOD_NOT_ALLOWED') mapped.headers.allow = String(error.details.allowed);
     }
-    const headers = { ...mapped.headers, 'content-length': String(mapped.body.length), 'x-amzn-requestid': requestId, 'apigw-requestid': requestId, traceparent: trace.traceparent };
-    res.writeHead(mapped.status, headers);
+    res.writeHead(mapped.status, headerList(mapped.headers, ['content-length', String(mapped.body.length), 'x-amzn-requestid', requestId, 'apigw-requestid', requestId, 'traceparent', trace.traceparent]));
     endWithBody(res, req.method === 'HEAD' ? undefined : mapped.body);
   }
 

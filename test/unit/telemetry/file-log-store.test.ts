@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileLogStore } from '../../../src/backends/files/file-log-store.js';
+import { FileLogStore, recordLine } from '../../../src/backends/files/file-log-store.js';
+import { jsonNumber, jsonString } from '../../../src/shared/json.js';
 import { LogRenderer } from '../../../src/telemetry/logs/log-record.js';
 import type { LogRecord } from '../../../src/telemetry/logs/log-record.js';
 
@@ -63,4 +64,27 @@ test('sequence numbers continue after a restart; follow subscribers get new reco
     assert.deepEqual(await readdir(root), []);
     await second.close();
   });
+});
+
+/** Strings that need escaping, and plain ones, for the hand-written JSON of the request path. */
+const HOSTILE = ['', 'plain', 'say "hi"', 'back\\slash', 'tab\there', 'nl\nx', '\u0000\u001f\u007f', 'é ü 中文 🙂', 'lone \ud800 high', 'lone \udfff low', '\u2028\u2029', 'x'.repeat(97), `${'y'.repeat(120)}"`];
+
+test('jsonString and jsonNumber give the bytes JSON.stringify gives', () => {
+  for (const s of HOSTILE) assert.equal(jsonString(s), JSON.stringify(s), JSON.stringify(s));
+  for (const n of [0, -0, 1.5, -2, 1e21, 1e-7, 0.1 + 0.2, Number.MAX_SAFE_INTEGER, NaN, Infinity, -Infinity]) assert.equal(jsonNumber(n), JSON.stringify(n));
+});
+
+test('a record\'s line is JSON.stringify of the stored record, for every kind and hostile text', () => {
+  let seq = 0;
+  for (const text of HOSTILE) {
+    const base = inv(text || 'fn', text);
+    const records = [
+      { ...out(text || 'fn', null, text), seq: ++seq },
+      { ...out('fn', text, text), kind: 'platform' as const, seq: ++seq },
+      { ...base, seq: ++seq },
+      { ...base, report: { startedAt: 1, durationMs: 0.123456789, billedDurationMs: 1, memoryMb: 256, maxMemoryUsedMb: 45, errorType: text }, seq: ++seq },
+      { ...base, report: { startedAt: 1, durationMs: 2, billedDurationMs: 2, memoryMb: 128, maxMemoryUsedMb: 0 }, seq: ++seq },
+    ];
+    for (const r of records) assert.equal(recordLine(r), `${JSON.stringify(r)}\n`);
+  }
 });
