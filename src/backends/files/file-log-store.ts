@@ -1,8 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { appendFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { jsonNumber, jsonString } from '../../shared/json.js';
-import type { InvocationReport, LogQuery, LogRecord, LogStore, StoredLogRecord } from '../../telemetry/logs/log-record.js';
+import type { LogQuery, LogRecord, LogStore, StoredLogRecord } from '../../telemetry/logs/log-record.js';
+import type { LogColumns } from './log-columns.js';
+import { newColumns, pushRecord } from './log-columns.js';
+import { LogFormatter } from './log-formatter.js';
 
 export interface LogRetention {
   readonly maxAgeMs: number;
@@ -10,8 +12,13 @@ export interface LogRetention {
   readonly maxBytesPerFunction: number;
 }
 
+/** A function's records not yet on disk. */
 interface Pending {
-  records: StoredLogRecord[];
+  readonly columns: LogColumns;
+  readonly firstTs: number;
+  readonly firstSeq: number;
+  /** Kept only while someone follows the function (subscribe), for its listeners. */
+  records: StoredLogRecord[] | undefined;
 }
 
 const SEGMENT_BYTES = 8 * 1024 * 1024;
@@ -21,13 +28,15 @@ const SEGMENT = /^(\d{13})-(\d+)\.ndjson$/;
 
 /**
  * Function logs as append-only NDJSON segments per function (logs/<function>/<firstTs>-<seq>.ndjson),
- * like CloudWatch log streams. append() costs a push; a timer writes each function's batch with one
- * appendFile, so no request waits for the disk. Queries read the segments that overlap the asked
+ * like CloudWatch log streams. append() costs a few array stores (log-columns.ts); a timer has a
+ * worker thread turn each function's batch into lines (log-formatter.ts) and writes them with one
+ * appendFile, so no request waits for the disk or pays for the formatting. Queries read the segments that overlap the asked
  * time range, newest first, and stop at the limit.
  */
 export class FileLogStore implements LogStore {
   private readonly events = new EventEmitter();
   private pending = new Map<string, Pending>();
+  private readonly formatter = new LogFormatter();
   private readonly segments = new Map<string, { file: string; bytes: number; firstTs: number }>();
   private seq: number;
   private readonly flushTimer: NodeJS.Timeout;
@@ -68,13 +77,14 @@ export class FileLogStore implements LogStore {
   append(record: LogRecord): void {
     // Under a flood, new lines are dropped rather than the platform's memory (counted in the flush).
     if (this.queued >= this.maxQueued) return;
-    const stored = storedRecord(record, ++this.seq);
+    const seq = ++this.seq;
     let pending = this.pending.get(record.functionName);
     if (!pending) {
-      pending = { records: [] };
+      pending = { columns: newColumns(), firstTs: record.ts, firstSeq: seq, records: undefined };
       this.pending.set(record.functionName, pending);
     }
-    pending.records.push(stored);
+    pushRecord(pending.columns, record, seq);
+    if (this.events.listenerCount(record.functionName) > 0) (pending.records ??= []).push(storedRecord(record, seq));
     this.queued++;
   }
 
@@ -118,6 +128,7 @@ export class FileLogStore implements LogStore {
     clearInterval(this.flushTimer);
     clearInterval(this.retentionTimer);
     await this.flush();
+    await this.formatter.close();
     this.events.removeAllListeners();
   }
 
@@ -126,20 +137,22 @@ export class FileLogStore implements LogStore {
     const batch = this.pending;
     this.pending = new Map();
     this.queued = 0;
-    for (const [fn, { records }] of batch) {
-      let text = '';
-      for (const r of records) text += recordLine(r);
+    const pending = [...batch];
+    const texts = await this.formatter.format(pending.map(([functionName, p]) => ({ functionName, columns: p.columns })));
+    for (let i = 0; i < pending.length; i++) {
+      const [fn, p] = pending[i]!;
+      const bytes = texts[i]!;
       try {
-        const segment = await this.segmentFor(fn, records[0]!, Buffer.byteLength(text));
-        await appendFile(segment, text);
+        const segment = await this.segmentFor(fn, p.firstTs, p.firstSeq, bytes.length);
+        await appendFile(segment, bytes);
       } catch {
         // A full or read-only disk loses these lines, never the platform.
       }
-      if (this.events.listenerCount(fn) > 0) this.events.emit(fn, records);
+      if (p.records !== undefined && this.events.listenerCount(fn) > 0) this.events.emit(fn, p.records);
     }
   }
 
-  private async segmentFor(fn: string, first: StoredLogRecord, bytes: number): Promise<string> {
+  private async segmentFor(fn: string, firstTs: number, firstSeq: number, bytes: number): Promise<string> {
     const dir = join(this.root, encodeName(fn));
     let current = this.segments.get(fn);
     if (!current) {
@@ -151,8 +164,8 @@ export class FileLogStore implements LogStore {
         this.segments.set(fn, current);
       }
     }
-    if (!current || current.bytes + bytes > SEGMENT_BYTES || first.ts - current.firstTs > SEGMENT_MAX_AGE_MS) {
-      current = { file: join(dir, `${String(first.ts).padStart(13, '0')}-${first.seq}.ndjson`), bytes: 0, firstTs: first.ts };
+    if (!current || current.bytes + bytes > SEGMENT_BYTES || firstTs - current.firstTs > SEGMENT_MAX_AGE_MS) {
+      current = { file: join(dir, `${String(firstTs).padStart(13, '0')}-${firstSeq}.ndjson`), bytes: 0, firstTs };
       this.segments.set(fn, current);
     }
     current.bytes += bytes;
@@ -194,29 +207,6 @@ function storedRecord(r: LogRecord, seq: number): StoredLogRecord {
   return r.report === undefined
     ? { ts: r.ts, functionName: r.functionName, version: r.version, instanceId: r.instanceId, requestId: r.requestId, kind: r.kind, message: r.message, seq }
     : { ts: r.ts, functionName: r.functionName, version: r.version, instanceId: r.instanceId, requestId: r.requestId, kind: r.kind, message: r.message, report: r.report, seq };
-}
-
-/**
- * The record's NDJSON line, written out member by member (this runs for every invocation): the
- * bytes JSON.stringify gives for a record the scheduler builds (a unit test holds them equal; a
- * member added to LogRecord or InvocationReport must be added here).
- */
-export function recordLine(r: StoredLogRecord): string {
-  let line =
-    `{"ts":${jsonNumber(r.ts)},"functionName":${jsonString(r.functionName)},"version":${jsonString(r.version)}` +
-    `,"instanceId":${jsonString(r.instanceId)},"requestId":${r.requestId === null ? 'null' : jsonString(r.requestId)}` +
-    `,"kind":${jsonString(r.kind)},"message":${jsonString(r.message)}`;
-  if (r.report !== undefined) line += `,"report":${reportJson(r.report)}`;
-  return `${line},"seq":${jsonNumber(r.seq)}}\n`;
-}
-
-function reportJson(r: InvocationReport): string {
-  let json =
-    `{"startedAt":${jsonNumber(r.startedAt)},"durationMs":${jsonNumber(r.durationMs)},"billedDurationMs":${jsonNumber(r.billedDurationMs)}` +
-    `,"memoryMb":${jsonNumber(r.memoryMb)},"maxMemoryUsedMb":${jsonNumber(r.maxMemoryUsedMb)}`;
-  if (r.initDurationMs !== undefined) json += `,"initDurationMs":${jsonNumber(r.initDurationMs)}`;
-  if (r.errorType !== undefined) json += `,"errorType":${jsonString(r.errorType)}`;
-  return `${json}}`;
 }
 
 async function listSegments(dir: string): Promise<Array<{ name: string; firstTs: number; seq: number }>> {

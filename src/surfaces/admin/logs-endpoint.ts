@@ -16,12 +16,27 @@ export async function streamLogs(logs: LogStore, req: IncomingMessage, res: Serv
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new ModelfnError('INVALID_PARAMETER', 'limit must be a whole number from 1 to 10000');
   const requestId = query.get('requestId') ?? undefined;
   const follow = query.get('follow') === '1' || query.get('follow') === 'true';
-  const records = await logs.query({ functionName: name, since, until, requestId, limit });
-  const renderer = new LogRenderer();
   if (!follow) {
-    sendJson(res, 200, { records: renderer.render(records) });
+    const records = await logs.query({ functionName: name, since, until, requestId, limit });
+    sendJson(res, 200, { records: new LogRenderer().render(records) });
     return;
   }
+  // Following: subscribed before the query, so that no line falls between what the query read
+  // and what the subscription delivers (the store hands subscribers only lines logged after they
+  // subscribed; lines seen twice are skipped by their sequence number).
+  const early: Array<readonly StoredLogRecord[]> = [];
+  let deliver: (batch: readonly StoredLogRecord[]) => void = (batch) => {
+    early.push(batch);
+  };
+  const unsubscribe = logs.subscribe(name, (batch) => deliver(batch));
+  let records: StoredLogRecord[];
+  try {
+    records = await logs.query({ functionName: name, since, until, requestId, limit });
+  } catch (err) {
+    unsubscribe();
+    throw err;
+  }
+  const renderer = new LogRenderer();
   res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
   const untrack = trackStream(res);
   let lastSeq = 0;
@@ -32,7 +47,8 @@ export async function streamLogs(logs: LogStore, req: IncomingMessage, res: Serv
     res.write(renderer.render(fresh).map((line) => `${JSON.stringify(line)}\n`).join(''));
   };
   write(records);
-  const unsubscribe = logs.subscribe(name, write);
+  for (const batch of early) write(batch);
+  deliver = write;
   // Keep proxies and clients from timing out a quiet stream.
   const heartbeat = setInterval(() => res.write('\n'), 15_000);
   await new Promise<void>((resolve) => {

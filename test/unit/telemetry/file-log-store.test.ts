@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileLogStore, recordLine } from '../../../src/backends/files/file-log-store.js';
+import { FileLogStore } from '../../../src/backends/files/file-log-store.js';
+import { columnsToText, newColumns, pushRecord } from '../../../src/backends/files/log-columns.js';
+import { LogFormatter } from '../../../src/backends/files/log-formatter.js';
 import { jsonNumber, jsonString } from '../../../src/shared/json.js';
 import { LogRenderer } from '../../../src/telemetry/logs/log-record.js';
 import type { LogRecord } from '../../../src/telemetry/logs/log-record.js';
@@ -74,17 +76,43 @@ test('jsonString and jsonNumber give the bytes JSON.stringify gives', () => {
   for (const n of [0, -0, 1.5, -2, 1e21, 1e-7, 0.1 + 0.2, Number.MAX_SAFE_INTEGER, NaN, Infinity, -Infinity]) assert.equal(jsonNumber(n), JSON.stringify(n));
 });
 
-test('a record\'s line is JSON.stringify of the stored record, for every kind and hostile text', () => {
+test('log columns give back every record as it was stored, byte for byte, hostile text included', async () => {
   let seq = 0;
+  const columns = newColumns();
+  const expected: string[] = [];
   for (const text of HOSTILE) {
-    const base = inv(text || 'fn', text);
-    const records = [
-      { ...out(text || 'fn', null, text), seq: ++seq },
-      { ...out('fn', text, text), kind: 'platform' as const, seq: ++seq },
-      { ...base, seq: ++seq },
-      { ...base, report: { startedAt: 1, durationMs: 0.123456789, billedDurationMs: 1, memoryMb: 256, maxMemoryUsedMb: 45, errorType: text }, seq: ++seq },
-      { ...base, report: { startedAt: 1, durationMs: 2, billedDurationMs: 2, memoryMb: 128, maxMemoryUsedMb: 0 }, seq: ++seq },
+    const base = inv('fn', text);
+    const records: LogRecord[] = [
+      out('fn', null, text),
+      { ...out('fn', text, text), kind: 'platform' },
+      base,
+      { ...base, report: { startedAt: 1, durationMs: 0.123456789, billedDurationMs: 1, memoryMb: 256, maxMemoryUsedMb: 45, errorType: text } },
+      { ...base, report: { startedAt: 1, durationMs: 2, billedDurationMs: 2, memoryMb: 128, maxMemoryUsedMb: 0, initDurationMs: 0, errorType: '' } },
+      { ...base, ts: -0, report: { startedAt: NaN, durationMs: Infinity, billedDurationMs: 1e21, memoryMb: 1e-7, maxMemoryUsedMb: 0.1 + 0.2 } },
     ];
-    for (const r of records) assert.equal(recordLine(r), `${JSON.stringify(r)}\n`);
+    for (const r of records) {
+      const s = ++seq;
+      pushRecord(columns, r, s);
+      // What the store wrote before columns: the record with its sequence number appended.
+      expected.push(`${JSON.stringify({ ...r, seq: s })}\n`);
+    }
   }
+  assert.equal(columnsToText('fn', columns), expected.join(''));
+  // The worker's bytes are the same text.
+  const formatter = new LogFormatter();
+  try {
+    const [bytes] = await formatter.format([{ functionName: 'fn', columns }]);
+    assert.equal(Buffer.from(bytes!).toString('utf8'), expected.join(''));
+  } finally {
+    await formatter.close();
+  }
+});
+
+test('the formatter formats on this thread once its worker is gone, and loses nothing', async () => {
+  const formatter = new LogFormatter();
+  const columns = newColumns();
+  pushRecord(columns, out('fn', 'r1', 'line', 5), 1);
+  await formatter.close();
+  const [bytes] = await formatter.format([{ functionName: 'fn', columns }]);
+  assert.equal(Buffer.from(bytes!).toString('utf8'), `${JSON.stringify({ ...out('fn', 'r1', 'line', 5), seq: 1 })}\n`);
 });
