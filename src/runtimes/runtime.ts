@@ -75,6 +75,11 @@ export interface Instance {
   readonly alive: boolean;
   invoke(request: InvokeRequest): Promise<InvokeResponse>;
   /**
+   * invoke() that resolves with the Error instead of rejecting: what the scheduler calls when an
+   * instance has it (a rejection it would turn into a value anyway cost a promise per call).
+   */
+  invokeSettled?(request: InvokeRequest): Promise<InvokeResponse | Error>;
+  /**
    * The instance takes invocations while one runs and runs them one at a time, in order
    * (pipelining). Then an invocation it drops unstarted on withdraw() rejects with
    * InvocationWithdrawn, and every invocation behind one that dies with its process never ran.

@@ -6,7 +6,7 @@ import { newInstanceId } from '../shared/ids.js';
 import type { LogSink } from '../telemetry/logs/log-record.js';
 import type { InvocationReport } from '../telemetry/logs/log-record.js';
 import { formatEnd, formatOutputLine, formatReport, formatStart } from '../telemetry/logs/log-record.js';
-import type { InstanceLogLine, InvokeResponse } from '../runtimes/runtime.js';
+import type { InstanceLogLine, InvokeRequest, InvokeResponse } from '../runtimes/runtime.js';
 import { InstanceDied, InvocationWithdrawn, describeExit } from '../runtimes/runtime.js';
 import type { Invocation, InvocationOutcome, InvocationTarget } from './invocation.js';
 import type { ColdStartPhases, Launcher } from './instance-launcher.js';
@@ -476,7 +476,8 @@ export class Scheduler extends EventEmitter implements PoolHost {
     // Never rejects: a failure (the instance died) is an answer like any other.
     let response: Promise<InvokeResponse | Error>;
     try {
-      response = pi.instance!.invoke({
+      const instance = pi.instance!;
+      const request: InvokeRequest = {
         requestId,
         payload: invocation.payload,
         deadlineMs: this.clock.now() + timeoutMs,
@@ -485,7 +486,8 @@ export class Scheduler extends EventEmitter implements PoolHost {
         clientContext: invocation.clientContext,
         cognitoIdentity: invocation.cognitoIdentity,
         traceId: invocation.traceId,
-      }).then(undefined, toError);
+      };
+      response = instance.invokeSettled ? instance.invokeSettled(request) : instance.invoke(request).then(undefined, toError);
     } catch (err) {
       response = Promise.resolve(toError(err));
     }

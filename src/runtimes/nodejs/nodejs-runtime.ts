@@ -133,10 +133,15 @@ export function invokeHead(request: InvokeRequest): string {
   return `${head}}`;
 }
 
+function orThrow(outcome: InvokeResponse | Error): InvokeResponse {
+  if (outcome instanceof Error) throw outcome;
+  return outcome;
+}
+
 interface Pending {
   readonly id: string;
-  resolve(response: InvokeResponse): void;
-  reject(err: Error): void;
+  /** The answer, or the Error that ended the call (death, withdrawal). */
+  settle(outcome: InvokeResponse | Error): void;
 }
 
 class NodejsInstance implements Instance {
@@ -196,10 +201,14 @@ class NodejsInstance implements Instance {
   }
 
   invoke(request: InvokeRequest): Promise<InvokeResponse> {
-    if (this.proc.hasExited) return Promise.reject(new InstanceDied({ code: null, signal: null }, 'instance has exited'));
-    if (this.pending.has(request.requestId)) return Promise.reject(new Error(`instance ${this.id} already holds ${request.requestId}`));
-    return new Promise<InvokeResponse>((resolve, reject) => {
-      this.pending.set(request.requestId, { id: request.requestId, resolve, reject });
+    return this.invokeSettled(request).then(orThrow);
+  }
+
+  invokeSettled(request: InvokeRequest): Promise<InvokeResponse | Error> {
+    if (this.proc.hasExited) return Promise.resolve(new InstanceDied({ code: null, signal: null }, 'instance has exited'));
+    if (this.pending.has(request.requestId)) return Promise.resolve(new Error(`instance ${this.id} already holds ${request.requestId}`));
+    return new Promise<InvokeResponse | Error>((settle) => {
+      this.pending.set(request.requestId, { id: request.requestId, settle });
       const head = invokeHead(request);
       // Under load the platform hands an instance several invocations in one event-loop turn:
       // they leave in one write at the turn's end instead of a syscall (and a wake-up) each.
@@ -257,8 +266,8 @@ class NodejsInstance implements Instance {
         if (!pending) return;
         this.pending.delete(head.id);
         const runMs = typeof head.ms === 'number' && head.ms >= 0 ? head.ms : undefined;
-        if (frame.type === FRAME.result) pending.resolve({ ok: true, payload: frame.body, runMs });
-        else pending.resolve({ ok: false, error: parseError(frame.body), runMs, fatal: head.fatal === true });
+        if (frame.type === FRAME.result) pending.settle({ ok: true, payload: frame.body, runMs });
+        else pending.settle({ ok: false, error: parseError(frame.body), runMs, fatal: head.fatal === true });
         return;
       }
       case FRAME.withdrawn: {
@@ -266,7 +275,7 @@ class NodejsInstance implements Instance {
         const pending = this.pending.get(id);
         if (!pending) return;
         this.pending.delete(id);
-        pending.reject(new InvocationWithdrawn(id));
+        pending.settle(new InvocationWithdrawn(id));
         return;
       }
       case FRAME.stemReady:
@@ -302,7 +311,7 @@ class NodejsInstance implements Instance {
     this.readyWaiter = undefined;
     const pending = [...this.pending.values()];
     this.pending.clear();
-    for (const p of pending) p.reject(new InstanceDied(exit, message));
+    for (const p of pending) p.settle(new InstanceDied(exit, message));
   }
 }
 

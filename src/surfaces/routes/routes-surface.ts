@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ModelfnError, toModelfnError } from '../../shared/errors.js';
 import { newRequestId } from '../../shared/ids.js';
 import { headerValue, traceFromHeaders } from '../../telemetry/trace/trace-context.js';
-import type { TraceContext } from '../../telemetry/trace/trace-context.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Registry } from '../../registry/registry.js';
 import type { Dispatcher } from '../../scheduler/dispatcher.js';
@@ -49,12 +48,52 @@ export class RoutesSurface implements Surface {
     return this.table;
   }
 
+  /** One async function for the whole request: each await of a nested one cost a promise. */
   async handle(req: IncomingMessage, res: ServerResponse, target: RequestTarget): Promise<void> {
     const requestId = newRequestId();
     const trace = traceFromHeaders(headerValue(req.headers.traceparent), headerValue(req.headers['x-amzn-trace-id']));
     let mapped: MappedResponse;
     try {
-      mapped = await this.serve(req, target, requestId, trace);
+      const method = req.method ?? 'GET';
+      const match = this.table.match(method, target.rawPath);
+      if (match.kind === 'not-found') throw new ModelfnError('ROUTE_NOT_FOUND', `no route matches ${method} ${target.rawPath}`);
+      if (match.kind === 'method-not-allowed') {
+        throw new ModelfnError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${target.rawPath}; allowed: ${match.allowed.join(', ')}`, {
+          details: { allowed: match.allowed.join(', ') },
+        });
+      }
+      const { binding, pathParameters } = match;
+      const body = await readBody(req, this.options.maxRequestBytes);
+      let principal: Principal | undefined;
+      if (binding.route.auth === 'aws_iam' && this.options.authenticator) {
+        principal = this.options.authenticator.authenticate({ req, rawPath: target.rawPath, rawQuery: target.rawQuery, body }, ['execute-api', 'lambda']);
+      }
+      // A signed route admits keys of the function's tenant (and admins) only.
+      const resolution = runAs(principal, () => this.options.registry.resolve(binding.functionName, binding.route.qualifier));
+      const codec = CODECS[binding.payloadFormat];
+      const request: HttpRequestInfo = {
+        method,
+        rawPath: target.rawPath,
+        rawQuery: target.rawQuery,
+        rawHeaders: req.rawHeaders,
+        body,
+        sourceIp: req.socket.remoteAddress ?? '',
+        protocol: `HTTP/${req.httpVersion}`,
+        host: req.headers.host ?? '',
+        requestId,
+        timeEpoch: this.options.clock.now(),
+        accountId: this.options.registry.account.accountId,
+      };
+      const payload = codec.buildEvent(request, binding, pathParameters);
+      const events = binding.route.async ? eventIntakeFor(this.options.registry) : undefined;
+      if (events) {
+        // Routes configured as async (events module): store the event, answer 202 with its request id.
+        await events.submit({ functionName: binding.functionName, qualifier: binding.route.qualifier, payload, requestId, source: 'route' });
+        mapped = { status: 202, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ requestId })) };
+      } else {
+        const outcome = await this.options.dispatcher.invoke(resolution, { requestId, payload, traceId: trace.amznTraceId });
+        mapped = mapOutcome(codec, outcome);
+      }
     } catch (err) {
       const error = toModelfnError(err);
       if (error.details.close === true) closeAfterResponse(res);
@@ -64,52 +103,6 @@ export class RoutesSurface implements Surface {
     }
     res.writeHead(mapped.status, headerList(mapped.headers, ['content-length', String(mapped.body.length), 'x-amzn-requestid', requestId, 'apigw-requestid', requestId, 'traceparent', trace.traceparent]));
     endWithBody(res, req.method === 'HEAD' ? undefined : mapped.body);
-  }
-
-  private async serve(req: IncomingMessage, target: RequestTarget, requestId: string, trace: TraceContext): Promise<MappedResponse> {
-    const method = req.method ?? 'GET';
-    const match = this.table.match(method, target.rawPath);
-    if (match.kind === 'not-found') throw new ModelfnError('ROUTE_NOT_FOUND', `no route matches ${method} ${target.rawPath}`);
-    if (match.kind === 'method-not-allowed') {
-      throw new ModelfnError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${target.rawPath}; allowed: ${match.allowed.join(', ')}`, {
-        details: { allowed: match.allowed.join(', ') },
-      });
-    }
-    const { binding, pathParameters } = match;
-    const body = await readBody(req, this.options.maxRequestBytes);
-    let principal: Principal | undefined;
-    if (binding.route.auth === 'aws_iam' && this.options.authenticator) {
-      principal = this.options.authenticator.authenticate({ req, rawPath: target.rawPath, rawQuery: target.rawQuery, body }, ['execute-api', 'lambda']);
-    }
-    // A signed route admits keys of the function's tenant (and admins) only.
-    const resolution = runAs(principal, () => this.options.registry.resolve(binding.functionName, binding.route.qualifier));
-    const codec = CODECS[binding.payloadFormat];
-    const request: HttpRequestInfo = {
-      method,
-      rawPath: target.rawPath,
-      rawQuery: target.rawQuery,
-      rawHeaders: req.rawHeaders,
-      body,
-      sourceIp: req.socket.remoteAddress ?? '',
-      protocol: `HTTP/${req.httpVersion}`,
-      host: req.headers.host ?? '',
-      requestId,
-      timeEpoch: this.options.clock.now(),
-      accountId: this.options.registry.account.accountId,
-    };
-    const payload = codec.buildEvent(request, binding, pathParameters);
-    const events = binding.route.async ? eventIntakeFor(this.options.registry) : undefined;
-    if (events) {
-      // Routes configured as async (events module): store the event, answer 202 with its request id.
-      await events.submit({ functionName: binding.functionName, qualifier: binding.route.qualifier, payload, requestId, source: 'route' });
-      return { status: 202, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ requestId })) };
-    }
-    const outcome = await this.options.dispatcher.invoke(resolution, {
-      requestId,
-      payload,
-      traceId: trace.amznTraceId,
-    });
-    return mapOutcome(codec, outcome);
   }
 
   private build(): RouteTable {
