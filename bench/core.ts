@@ -26,31 +26,41 @@ async function deploy(url: string, name: string, extra: Record<string, unknown>)
   if (!res.ok) throw new Error(`deploy failed: ${res.status} ${await res.text()}`);
 }
 
-/** Total CPU time (user + system, ms) of a process and of every process below it, from /proc. */
-async function cpuMs(pid: number): Promise<{ own: number; below: number }> {
-  const ticks = async (p: number): Promise<number> => {
-    const stat = await readFile(`/proc/${p}/stat`, 'utf8').catch(() => '');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return f.length > 13 ? (Number(f[11]) + Number(f[12])) * (1000 / 100) : 0;
-  };
-  const below = (await Promise.all(descendantsOf(pid).slice(1).map(ticks))).reduce((a, b) => a + b, 0);
-  return { own: await ticks(pid), below };
+/** CPU time (user + system, ms) from a /proc stat file. */
+async function statCpuMs(path: string): Promise<number> {
+  const stat = await readFile(path, 'utf8').catch(() => '');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return f.length > 13 ? (Number(f[11]) + Number(f[12])) * (1000 / 100) : 0;
+}
+
+/**
+ * Total CPU time (ms) of a process, of its main thread alone (the one that serves every request:
+ * the platform's bottleneck, while its worker and GC threads run on other cores) and of every
+ * process below it, from /proc.
+ */
+async function cpuMs(pid: number): Promise<{ own: number; main: number; below: number }> {
+  const below = (await Promise.all(descendantsOf(pid).slice(1).map((p) => statCpuMs(`/proc/${p}/stat`)))).reduce((a, b) => a + b, 0);
+  return { own: await statCpuMs(`/proc/${pid}/stat`), main: await statCpuMs(`/proc/${pid}/task/${pid}/stat`), below };
 }
 
 interface PlatformRun extends LoadResult {
-  /** CPU per request (µs) of the platform process and of its instances. */
+  /** CPU per request (µs) of the platform process (all its threads), of its main thread, and of its instances. */
   readonly gatewayUs: number;
+  readonly mainUs: number;
   readonly instancesUs: number;
   /** CPU per request (µs) of the load generator (this process): it shares the machine's cores. */
   readonly loadUs: number;
 }
 
-/** A load run with the load generator's own CPU per request. */
-async function loadMeasured(url: string, connections: number, seconds: number): Promise<LoadResult & { loadUs: number }> {
+/** A load run with the load generator's own CPU per request (and the server's, given its pid). */
+async function loadMeasured(url: string, connections: number, seconds: number, serverPid?: number): Promise<LoadResult & { loadUs: number; serverUs: number }> {
+  const server0 = serverPid === undefined ? 0 : await statCpuMs(`/proc/${serverPid}/stat`);
   const before = process.cpuUsage();
   const result = await load(url, connections, seconds, BODY);
   const used = process.cpuUsage(before);
-  return { ...result, loadUs: (used.user + used.system) / Math.max(1, result.requestsPerSec * seconds) };
+  const requests = Math.max(1, result.requestsPerSec * seconds);
+  const serverUs = serverPid === undefined ? 0 : ((await statCpuMs(`/proc/${serverPid}/stat`)) - server0) * 1000 / requests;
+  return { ...result, loadUs: (used.user + used.system) / requests, serverUs };
 }
 
 async function measured(platform: Server, url: string, connections: number, seconds: number): Promise<PlatformRun> {
@@ -59,7 +69,7 @@ async function measured(platform: Server, url: string, connections: number, seco
   const after = await cpuMs(platform.proc.pid!);
   const requests = Math.max(1, result.requestsPerSec * seconds);
   // Instances that stopped during the run drop out of "below": the figure can only be an underestimate.
-  return { ...result, gatewayUs: ((after.own - before.own) * 1000) / requests, instancesUs: (Math.max(0, after.below - before.below) * 1000) / requests };
+  return { ...result, gatewayUs: ((after.own - before.own) * 1000) / requests, mainUs: ((after.main - before.main) * 1000) / requests, instancesUs: (Math.max(0, after.below - before.below) * 1000) / requests };
 }
 
 async function warmThroughput(connections: number, seconds: number, rounds: number): Promise<Row[]> {
@@ -78,13 +88,13 @@ async function warmThroughput(connections: number, seconds: number, rounds: numb
       await load(`${p.url}/greet`, connections, 2, BODY);
     }
     await load(bare.url, connections, 2, BODY);
-    const bareRuns: Array<LoadResult & { loadUs: number }> = [];
+    const bareRuns: Array<LoadResult & { loadUs: number; serverUs: number }> = [];
     const fnRuns: PlatformRun[] = [];
     const unpipelinedRuns: PlatformRun[] = [];
     const normalRuns: PlatformRun[] = [];
     // Alternate them so that machine noise hits all alike.
     for (let r = 0; r < rounds; r++) {
-      bareRuns.push(await loadMeasured(bare.url, connections, seconds));
+      bareRuns.push(await loadMeasured(bare.url, connections, seconds, bare.proc.pid));
       fnRuns.push(await measured(platform, `${platform.url}/greet`, connections, seconds));
       unpipelinedRuns.push(await measured(unpipelined, `${unpipelined.url}/greet`, connections, seconds));
       normalRuns.push(await measured(normal, `${normal.url}/greet`, connections, seconds));
@@ -95,9 +105,9 @@ async function warmThroughput(connections: number, seconds: number, rounds: numb
     const normalRps = median(normalRuns.map((x) => x.requestsPerSec));
     const failures = [...fnRuns, ...unpipelinedRuns, ...normalRuns].reduce((n, x) => n + x.non2xx + x.errors, 0);
     const cpu = (runs: PlatformRun[]) =>
-      `platform ${median(runs.map((x) => x.gatewayUs)).toFixed(1)} µs + instances ${median(runs.map((x) => x.instancesUs)).toFixed(1)} µs CPU per request (load generator ${median(runs.map((x) => x.loadUs)).toFixed(1)} µs)`;
+      `platform ${median(runs.map((x) => x.gatewayUs)).toFixed(1)} µs (main thread ${median(runs.map((x) => x.mainUs)).toFixed(1)}) + instances ${median(runs.map((x) => x.instancesUs)).toFixed(1)} µs CPU per request (load generator ${median(runs.map((x) => x.loadUs)).toFixed(1)} µs)`;
     return [
-      { name: `bare node:http, ${connections} connections`, value: bareRps, unit: 'req/s', note: `median of ${rounds}; load generator ${median(bareRuns.map((x) => x.loadUs)).toFixed(1)} µs CPU per request, on the same cores` },
+      { name: `bare node:http, ${connections} connections`, value: bareRps, unit: 'req/s', note: `median of ${rounds}; server ${median(bareRuns.map((x) => x.serverUs)).toFixed(1)} µs + load generator ${median(bareRuns.map((x) => x.loadUs)).toFixed(1)} µs CPU per request, on the same cores` },
       { name: 'bare node:http p50 / p99', value: median(bareRuns.map((x) => x.p50Ms)), unit: 'ms', note: `p99 ${median(bareRuns.map((x) => x.p99Ms))} ms` },
       { name: `modelfn route -> Node handler, ${connections} connections`, value: fnRps, unit: 'req/s', note: `median of ${rounds}; ${failures} non-2xx/errors; ${cpu(fnRuns)}` },
       { name: 'modelfn route p50 / p99', value: median(fnRuns.map((x) => x.p50Ms)), unit: 'ms', note: `p99 ${median(fnRuns.map((x) => x.p99Ms))} ms` },
