@@ -20,6 +20,11 @@ export interface Resolution extends InvocationTarget {
  */
 export class Registry extends EventEmitter {
   private readonly docs = new Map<string, StoredDocument>();
+  /**
+   * Resolutions of unqualified calls ($LATEST, the usual route), by function, while its document
+   * stands: the same object (and ARN string) every call, where each call built both anew.
+   */
+  private readonly latest = new Map<string, Resolution>();
   private unwatch: (() => void) | undefined;
 
   constructor(
@@ -62,13 +67,19 @@ export class Registry extends EventEmitter {
   resolve(name: string, qualifier?: string): Resolution {
     const doc = this.get(name);
     if (!doc) throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${functionArn(this.account, name, qualifier)}`);
+    if (qualifier === undefined) {
+      const known = this.latest.get(name);
+      if (known !== undefined && known.document === doc) return known;
+    }
     const config = this.configFor(doc, qualifier);
-    return {
+    const resolution: Resolution = {
       document: doc,
       config,
       scaling: doc.scaling,
       invokedFunctionArn: functionArn(this.account, name, qualifier),
     };
+    if (qualifier === undefined) this.latest.set(name, resolution);
+    return resolution;
   }
 
   /** A version's configuration by qualifier, resolving aliases (without weights). */
@@ -128,6 +139,7 @@ export class Registry extends EventEmitter {
     } else if (!this.docs.delete(change.name)) {
       return;
     }
+    this.latest.delete(change.name);
     // Listeners rebuild platform-wide views (route tables, pools): never through a caller's tenant.
     asPlatform(() => this.emit('change', change));
   }

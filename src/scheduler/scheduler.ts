@@ -775,6 +775,15 @@ function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
+/** Pool keys by configuration (a configuration object stands for one function version). */
+const POOL_KEYS = new WeakMap<InvocationTarget['config'], string>();
+
+/** name:version; remembered per configuration, so that each call neither builds nor hashes a new string. */
 function poolKey(target: InvocationTarget): string {
-  return `${target.config.name}:${target.config.version}`;
+  let key = POOL_KEYS.get(target.config);
+  if (key === undefined) {
+    key = `${target.config.name}:${target.config.version}`;
+    POOL_KEYS.set(target.config, key);
+  }
+  return key;
 }
