@@ -54,7 +54,13 @@ export interface InvokeRequest {
  * handed to it after this one has started.
  */
 export type InvokeResponse =
-  | { readonly ok: true; readonly payload: Buffer; readonly runMs?: number }
+  | {
+      readonly ok: true;
+      readonly payload: Buffer;
+      readonly runMs?: number;
+      /** The runtime vouches that the payload is valid JSON (it wrote it with JSON.stringify). */
+      readonly validJson?: boolean;
+    }
   | { readonly ok: false; readonly error: LambdaError; readonly runMs?: number; readonly fatal?: boolean };
 
 export interface InstanceExit {

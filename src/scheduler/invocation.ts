@@ -24,7 +24,7 @@ export interface InvocationOutcome {
   readonly requestId: string;
   readonly executedVersion: string;
   /** The function's JSON result, or its error (function errors are outcomes, not exceptions). */
-  readonly result: { readonly ok: true; readonly payload: Buffer } | { readonly ok: false; readonly error: LambdaError };
+  readonly result: { readonly ok: true; readonly payload: Buffer; readonly validJson?: boolean } | { readonly ok: false; readonly error: LambdaError };
   readonly durationMs: number;
   readonly billedDurationMs: number;
   /** Set when this invocation started its instance (a cold start). */

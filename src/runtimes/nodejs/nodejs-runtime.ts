@@ -266,7 +266,8 @@ class NodejsInstance implements Instance {
         if (!pending) return;
         this.pending.delete(head.id);
         const runMs = typeof head.ms === 'number' && head.ms >= 0 ? head.ms : undefined;
-        if (frame.type === FRAME.result) pending.settle({ ok: true, payload: frame.body, runMs });
+        // The bootstrap writes every result with JSON.stringify.
+        if (frame.type === FRAME.result) pending.settle({ ok: true, payload: frame.body, runMs, validJson: true });
         else pending.settle({ ok: false, error: parseError(frame.body), runMs, fatal: head.fatal === true });
         return;
       }

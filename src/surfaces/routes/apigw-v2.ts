@@ -60,9 +60,14 @@ export class PayloadV2 implements PayloadFormatCodec {
    * A result with a statusCode is a response description; anything else valid JSON is the body
    * of a 200 application/json response, passed through byte for byte.
    */
-  mapResult(payload: Buffer): MappedResponse {
+  mapResult(payload: Buffer, validJson = false): MappedResponse {
     const first = firstNonSpace(payload);
     if (first !== 0x7b /* { */) return { status: 200, headers: { 'content-type': 'application/json' }, body: payload };
+    // Valid JSON without the bytes "statusCode" and without a backslash (so no escaped spelling of
+    // it either) cannot be an object with a statusCode member: it is the body, unparsed.
+    if (validJson && payload.indexOf(STATUS_CODE_KEY) < 0 && payload.indexOf(0x5c /* \ */) < 0) {
+      return { status: 200, headers: { 'content-type': 'application/json' }, body: payload };
+    }
     let result: unknown;
     try {
       result = JSON.parse(payload.toString('utf8'));
@@ -90,6 +95,8 @@ export class PayloadV2 implements PayloadFormatCodec {
     return writable({ status, headers, body });
   }
 }
+
+const STATUS_CODE_KEY = Buffer.from('"statusCode"');
 
 function firstNonSpace(buf: Buffer): number {
   for (let i = 0; i < buf.length; i++) {

@@ -17,7 +17,8 @@ export interface MappedResponse {
 export interface PayloadFormatCodec {
   readonly version: '1.0' | '2.0';
   buildEvent(request: HttpRequestInfo, binding: RouteBinding, pathParameters: Record<string, string> | undefined): Buffer;
-  mapResult(payload: Buffer): MappedResponse;
+  /** validJson: the runtime vouches the payload is valid JSON (it may then skip parsing it). */
+  mapResult(payload: Buffer, validJson?: boolean): MappedResponse;
 }
 
 export const BAD_GATEWAY: MappedResponse = jsonError(502, 'Internal Server Error', 'FUNCTION_ERROR');
@@ -35,7 +36,7 @@ export function mapOutcome(codec: PayloadFormatCodec, outcome: InvocationOutcome
   if (!outcome.result.ok) {
     return jsonError(502, 'Internal Server Error', 'FUNCTION_ERROR', { errorType: outcome.result.error.errorType });
   }
-  return codec.mapResult(outcome.result.payload);
+  return codec.mapResult(outcome.result.payload, outcome.result.validJson === true);
 }
 
 /** Headers an integration may not set: the gateway owns framing. */

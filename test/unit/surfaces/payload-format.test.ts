@@ -205,3 +205,27 @@ test('payload 2.0: the event JSON is byte for byte JSON.stringify of the documen
     }
   }
 });
+
+test('payload 2.0 results vouched valid JSON map exactly as parsed ones, escaped and nested statusCode included', () => {
+  const codec = new PayloadV2();
+  const payloads = [
+    '{"message":"hello"}',
+    '{"statusCode":201,"body":"made"}',
+    '{"status\\u0043ode":202,"body":"escaped key"}',
+    '{"nested":{"statusCode":500},"x":1}',
+    '{"note":"the text \\"statusCode\\" in a value"}',
+    '{"a":"statusCode"}',
+    '{}',
+    '[{"statusCode":200}]',
+    '"statusCode"',
+    '42',
+    'null',
+  ];
+  for (const text of payloads) {
+    const slow = codec.mapResult(Buffer.from(text));
+    const fast = codec.mapResult(Buffer.from(text), true);
+    assert.deepEqual({ ...fast, body: fast.body.toString() }, { ...slow, body: slow.body.toString() }, text);
+  }
+  // The escaped spelling is a statusCode all the same.
+  assert.equal(codec.mapResult(Buffer.from('{"status\\u0043ode":202,"body":"escaped key"}'), true).status, 202);
+});
