@@ -26,6 +26,8 @@ export const platformConfigSchema = z
      * handed over behind it while the expected wait stays under 1 ms (1: off). See policies.ts mayPipeline.
      */
     pipelineDepth: z.number().int().min(1).max(64).default(16),
+    /** The longest expected wait (ms) behind an instance's calls that pipelining accepts. */
+    pipelineWaitMs: z.number().min(0.01).max(1000).default(1),
     /** Instance starts at once, platform-wide (see SchedulerOptions.maxConcurrentStarts). */
     maxConcurrentStarts: z.number().int().min(1).max(10_000).default(Math.max(8, 4 * availableParallelism())),
     initTimeoutMs: z.number().int().min(100).max(900_000).default(10_000),
@@ -130,6 +132,7 @@ const ENV_KEYS: Record<string, { key: keyof PlatformConfig; type: 'string' | 'nu
   MODELFN_INIT_TIMEOUT_MS: { key: 'initTimeoutMs', type: 'number' },
   MODELFN_EAGER_INSTANCES: { key: 'eagerInstances', type: 'number' },
   MODELFN_PIPELINE_DEPTH: { key: 'pipelineDepth', type: 'number' },
+  MODELFN_PIPELINE_WAIT_MS: { key: 'pipelineWaitMs', type: 'number' },
   MODELFN_MAX_CONCURRENT_STARTS: { key: 'maxConcurrentStarts', type: 'number' },
   MODELFN_ACCOUNT_CONCURRENCY: { key: 'accountConcurrency', type: 'number' },
   MODELFN_DRAIN_TIMEOUT_MS: { key: 'drainTimeoutMs', type: 'number' },

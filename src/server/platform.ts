@@ -153,6 +153,7 @@ export class Platform {
         reapIntervalMs: config.reapIntervalMs,
         eagerInstances: config.eagerInstances,
         pipelineDepth: config.pipelineDepth,
+        pipelineWaitMs: config.pipelineWaitMs,
         maxConcurrentStarts: config.maxConcurrentStarts,
         maxResponseBytes: config.maxSyncPayloadBytes,
         defaultKeepAlivePolicy: config.defaultKeepAlivePolicy,

@@ -71,7 +71,7 @@ export async function upCommand(opts: UpOptions): Promise<void> {
   lines.push(`  scheduling: instances under ${instanceScheduling() === 'batch' ? 'SCHED_BATCH (woken instances do not preempt the gateway)' : 'SCHED_OTHER'}`);
   lines.push(
     config.pipelineDepth > 1
-      ? `  pipelining: a fast function's calls wait behind a busy Node.js instance (up to ${config.pipelineDepth} per instance, expected wait under 1 ms)`
+      ? `  pipelining: a fast function's calls wait behind a busy Node.js instance (up to ${config.pipelineDepth} per instance, expected wait under ${config.pipelineWaitMs} ms)`
       : '  pipelining: off (--pipeline-depth 1): every concurrent call gets an instance of its own',
   );
   if (platform.cluster) lines.push(`  cluster:    node ${platform.cluster.id} joined ${config.cluster!.join(',')}`);
