@@ -30,8 +30,8 @@ const SEGMENT = /^(\d{13})-(\d+)\.ndjson$/;
  * Function logs as append-only NDJSON segments per function (logs/<function>/<firstTs>-<seq>.ndjson),
  * like CloudWatch log streams. append() costs a few array stores (log-columns.ts); a timer has a
  * worker thread turn each function's batch into lines (log-formatter.ts) and writes them with one
- * appendFile, so no request waits for the disk or pays for the formatting. Queries read the segments that overlap the asked
- * time range, newest first, and stop at the limit.
+ * appendFile, so no request waits for the disk or pays for the formatting. Queries read the
+ * segments that overlap the asked time range, newest first, and stop at the limit.
  */
 export class FileLogStore implements LogStore {
   private readonly events = new EventEmitter();
@@ -138,7 +138,13 @@ export class FileLogStore implements LogStore {
     this.pending = new Map();
     this.queued = 0;
     const pending = [...batch];
-    const texts = await this.formatter.format(pending.map(([functionName, p]) => ({ functionName, columns: p.columns })));
+    let texts: Uint8Array[];
+    try {
+      texts = await this.formatter.format(pending.map(([functionName, p]) => ({ functionName, columns: p.columns })));
+    } catch {
+      // Lines that cannot be formatted are lost, never the platform (nor the flushes after them).
+      return;
+    }
     for (let i = 0; i < pending.length; i++) {
       const [fn, p] = pending[i]!;
       const bytes = texts[i]!;
