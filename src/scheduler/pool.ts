@@ -214,7 +214,9 @@ export class Pool {
 
   /** Busy instances of a fast function are running lines that queued requests can join. */
   private linesMoving(): boolean {
-    return this.host.pipelineDepth > 1 && this.meanRunMs !== undefined && this.meanRunMs <= this.host.pipelineWaitMs && this.pipeliners.size > 0 && this.waiters[0]?.pipelinable === true;
+    // Could a busy instance with one call take another (the policy's question for its first follower)?
+    const fast = mayPipeline({ assigned: 1, maxDepth: this.host.pipelineDepth, meanRunMs: this.meanRunMs, maxWaitMs: this.host.pipelineWaitMs });
+    return fast && this.pipeliners.size > 0 && this.waiters[0]?.pipelinable === true;
   }
 
   /** The busy instance with the fewest calls that may take one more (policies.ts mayPipeline), if any. */

@@ -138,11 +138,8 @@ function orThrow(outcome: InvokeResponse | Error): InvokeResponse {
   return outcome;
 }
 
-interface Pending {
-  readonly id: string;
-  /** The answer, or the Error that ended the call (death, withdrawal). */
-  settle(outcome: InvokeResponse | Error): void;
-}
+/** Settles a call with its answer, or with the Error that ended it (death, withdrawal). */
+type Settle = (outcome: InvokeResponse | Error) => void;
 
 class NodejsInstance implements Instance {
   readonly id: string;
@@ -151,7 +148,7 @@ class NodejsInstance implements Instance {
   private readonly answers: Socket;
   private readonly proc: NodeProcess['proc'];
   /** Invocations handed over and not answered, by request id (the bootstrap runs them in order). */
-  private readonly pending = new Map<string, Pending>();
+  private readonly pending = new Map<string, Settle>();
   /** Invoke frames of this event-loop turn leave in one write (see invoke()). */
   private corked = false;
   private fatal = false;
@@ -208,7 +205,7 @@ class NodejsInstance implements Instance {
     if (this.proc.hasExited) return Promise.resolve(new InstanceDied({ code: null, signal: null }, 'instance has exited'));
     if (this.pending.has(request.requestId)) return Promise.resolve(new Error(`instance ${this.id} already holds ${request.requestId}`));
     return new Promise<InvokeResponse | Error>((settle) => {
-      this.pending.set(request.requestId, { id: request.requestId, settle });
+      this.pending.set(request.requestId, settle);
       const head = invokeHead(request);
       // Under load the platform hands an instance several invocations in one event-loop turn:
       // they leave in one write at the turn's end instead of a syscall (and a wake-up) each.
@@ -267,8 +264,8 @@ class NodejsInstance implements Instance {
         this.pending.delete(head.id);
         const runMs = typeof head.ms === 'number' && head.ms >= 0 ? head.ms : undefined;
         // The bootstrap writes every result with JSON.stringify.
-        if (frame.type === FRAME.result) pending.settle({ ok: true, payload: frame.body, runMs, validJson: true });
-        else pending.settle({ ok: false, error: parseError(frame.body), runMs, fatal: head.fatal === true });
+        if (frame.type === FRAME.result) pending({ ok: true, payload: frame.body, runMs, validJson: true });
+        else pending({ ok: false, error: parseError(frame.body), runMs, fatal: head.fatal === true });
         return;
       }
       case FRAME.withdrawn: {
@@ -276,7 +273,7 @@ class NodejsInstance implements Instance {
         const pending = this.pending.get(id);
         if (!pending) return;
         this.pending.delete(id);
-        pending.settle(new InvocationWithdrawn(id));
+        pending(new InvocationWithdrawn(id));
         return;
       }
       case FRAME.stemReady:
@@ -312,7 +309,7 @@ class NodejsInstance implements Instance {
     this.readyWaiter = undefined;
     const pending = [...this.pending.values()];
     this.pending.clear();
-    for (const p of pending) p.settle(new InstanceDied(exit, message));
+    for (const settle of pending) settle(new InstanceDied(exit, message));
   }
 }
 

@@ -12,6 +12,7 @@ import { closeAfterResponse, endWithBody, headerList } from '../../server/http/r
 import type { RequestTarget } from '../../server/http/request-url.js';
 import type { Surface } from '../../server/surface.js';
 import { PayloadV2 } from '../routes/apigw-v2.js';
+import { httpRequestInfo } from '../routes/http-request.js';
 import type { MappedResponse } from '../routes/payload-format.js';
 import { jsonError, mapOutcome } from '../routes/payload-format.js';
 import type { CorsConfig, UrlConfig } from './url-config.js';
@@ -66,19 +67,7 @@ export class FunctionUrlSurface implements Surface {
         }
         const resolution = runAs(principal, () => this.deps.registry.resolve(entry.name, entry.url.qualifier || undefined));
         const payload = codec.buildEvent(
-          {
-            method: req.method ?? 'GET',
-            rawPath,
-            rawQuery: target.rawQuery,
-            rawHeaders: req.rawHeaders,
-            body,
-            sourceIp: req.socket.remoteAddress ?? '',
-            protocol: `HTTP/${req.httpVersion}`,
-            host: req.headers.host ?? '',
-            requestId,
-            timeEpoch: this.deps.clock.now(),
-            accountId: this.deps.registry.account.accountId,
-          },
+          httpRequestInfo(req, { rawPath, rawQuery: target.rawQuery, body, requestId, timeEpoch: this.deps.clock.now(), accountId: this.deps.registry.account.accountId }),
           { functionName: entry.name, route: { method: 'ANY', path: '$default', payloadFormat: '2.0' }, routeKey: '$default', payloadFormat: '2.0' },
           undefined,
         );

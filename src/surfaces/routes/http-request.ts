@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import type { IncomingMessage } from 'node:http';
 
 /** The parts of an HTTP request the API Gateway event formats carry. */
 export interface HttpRequestInfo {
@@ -14,6 +15,26 @@ export interface HttpRequestInfo {
   readonly requestId: string;
   readonly timeEpoch: number;
   readonly accountId: string;
+}
+
+/** What an event is built from: the request as Node received it (rawPath as the surface sees it). */
+export function httpRequestInfo(
+  req: IncomingMessage,
+  parts: { rawPath: string; rawQuery: string; body: Buffer; requestId: string; timeEpoch: number; accountId: string },
+): HttpRequestInfo {
+  return {
+    method: req.method ?? 'GET',
+    rawPath: parts.rawPath,
+    rawQuery: parts.rawQuery,
+    rawHeaders: req.rawHeaders,
+    body: parts.body,
+    sourceIp: req.socket.remoteAddress ?? '',
+    protocol: `HTTP/${req.httpVersion}`,
+    host: req.headers.host ?? '',
+    requestId: parts.requestId,
+    timeEpoch: parts.timeEpoch,
+    accountId: parts.accountId,
+  };
 }
 
 const TEXT_TYPES = /^(text\/|application\/(json|[a-z0-9.+-]*\+json|xml|[a-z0-9.+-]*\+xml|javascript|x-www-form-urlencoded|graphql|x-ndjson|ld\+json)\b)/i;

@@ -14,7 +14,7 @@ import type { RequestTarget } from '../../server/http/request-url.js';
 import type { Surface } from '../../server/surface.js';
 import { PayloadV1 } from './apigw-v1.js';
 import { PayloadV2 } from './apigw-v2.js';
-import type { HttpRequestInfo } from './http-request.js';
+import { httpRequestInfo } from './http-request.js';
 import type { MappedResponse, PayloadFormatCodec } from './payload-format.js';
 import { jsonError, mapOutcome } from './payload-format.js';
 import { RouteTable } from './route-table.js';
@@ -71,19 +71,14 @@ export class RoutesSurface implements Surface {
       // A signed route admits keys of the function's tenant (and admins) only.
       const resolution = runAs(principal, () => this.options.registry.resolve(binding.functionName, binding.route.qualifier));
       const codec = CODECS[binding.payloadFormat];
-      const request: HttpRequestInfo = {
-        method,
+      const request = httpRequestInfo(req, {
         rawPath: target.rawPath,
         rawQuery: target.rawQuery,
-        rawHeaders: req.rawHeaders,
         body,
-        sourceIp: req.socket.remoteAddress ?? '',
-        protocol: `HTTP/${req.httpVersion}`,
-        host: req.headers.host ?? '',
         requestId,
         timeEpoch: this.options.clock.now(),
         accountId: this.options.registry.account.accountId,
-      };
+      });
       const payload = codec.buildEvent(request, binding, pathParameters);
       const events = binding.route.async ? eventIntakeFor(this.options.registry) : undefined;
       if (events) {
