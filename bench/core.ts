@@ -74,6 +74,9 @@ async function measured(platform: Server, url: string, connections: number, seco
 
 async function warmThroughput(connections: number, seconds: number, rounds: number): Promise<Row[]> {
   const bare = await startServer([fromPackageRoot('dist', 'bench', 'bare-server.js')], /bare server at (http:\/\/\S+)/);
+  // The architecture floor (floor-server.ts): a gateway and one instance process, none of the
+  // platform's features. bare -> floor is the price of isolation; floor -> modelfn, of the features.
+  const floor = await startServer([fromPackageRoot('dist', 'bench', 'floor-server.js')], /floor server at (http:\/\/\S+)/);
   const platform = await startPlatform();
   // The same platform without pipelining (every concurrent call wakes an instance of its own):
   // what handing calls to busy instances buys.
@@ -88,22 +91,27 @@ async function warmThroughput(connections: number, seconds: number, rounds: numb
       await load(`${p.url}/greet`, connections, 2, BODY);
     }
     await load(bare.url, connections, 2, BODY);
+    await load(floor.url, connections, 2, BODY);
     const bareRuns: Array<LoadResult & { loadUs: number; serverUs: number }> = [];
+    const floorRuns: PlatformRun[] = [];
     const fnRuns: PlatformRun[] = [];
     const unpipelinedRuns: PlatformRun[] = [];
     const normalRuns: PlatformRun[] = [];
     // Alternate them so that machine noise hits all alike.
     for (let r = 0; r < rounds; r++) {
       bareRuns.push(await loadMeasured(bare.url, connections, seconds, bare.proc.pid));
+      floorRuns.push(await measured(floor, floor.url, connections, seconds));
       fnRuns.push(await measured(platform, `${platform.url}/greet`, connections, seconds));
       unpipelinedRuns.push(await measured(unpipelined, `${unpipelined.url}/greet`, connections, seconds));
       normalRuns.push(await measured(normal, `${normal.url}/greet`, connections, seconds));
     }
     const bareRps = median(bareRuns.map((x) => x.requestsPerSec));
     const fnRps = median(fnRuns.map((x) => x.requestsPerSec));
+    const floorRps = median(floorRuns.map((x) => x.requestsPerSec));
     const unpipelinedRps = median(unpipelinedRuns.map((x) => x.requestsPerSec));
     const normalRps = median(normalRuns.map((x) => x.requestsPerSec));
     const failures = [...fnRuns, ...unpipelinedRuns, ...normalRuns].reduce((n, x) => n + x.non2xx + x.errors, 0);
+    const floorFailures = floorRuns.reduce((n, x) => n + x.non2xx + x.errors, 0);
     const cpu = (runs: PlatformRun[]) =>
       `platform ${median(runs.map((x) => x.gatewayUs)).toFixed(1)} µs (main thread ${median(runs.map((x) => x.mainUs)).toFixed(1)}) + instances ${median(runs.map((x) => x.instancesUs)).toFixed(1)} µs CPU per request (load generator ${median(runs.map((x) => x.loadUs)).toFixed(1)} µs)`;
     return [
@@ -112,6 +120,9 @@ async function warmThroughput(connections: number, seconds: number, rounds: numb
       { name: `modelfn route -> Node handler, ${connections} connections`, value: fnRps, unit: 'req/s', note: `median of ${rounds}; ${failures} non-2xx/errors; ${cpu(fnRuns)}` },
       { name: 'modelfn route p50 / p99', value: median(fnRuns.map((x) => x.p50Ms)), unit: 'ms', note: `p99 ${median(fnRuns.map((x) => x.p99Ms))} ms` },
       { name: 'modelfn / bare throughput', value: fnRps / bareRps, unit: 'ratio', note: 'target >= 0.5' },
+      { name: 'architecture floor: node:http + one instance process, no features', value: floorRps, unit: 'req/s', note: `median of ${rounds}; ${floorFailures} non-2xx/errors; ${cpu(floorRuns).replace('platform', 'gateway')}` },
+      { name: 'floor / bare throughput', value: floorRps / bareRps, unit: 'ratio', note: 'the price of running handlers in a process of their own' },
+      { name: 'modelfn / floor throughput', value: fnRps / floorRps, unit: 'ratio', note: "the price of the platform's features (routes, scheduler, deadlines, logs, traces, metering)" },
       { name: 'same, without pipelining (--pipeline-depth 1)', value: unpipelinedRps, unit: 'req/s', note: `median of ${rounds}; ${cpu(unpipelinedRuns)}` },
       { name: 'pipelining on / off throughput', value: fnRps / unpipelinedRps, unit: 'ratio', note: 'what handing calls to busy instances buys' },
       { name: 'same, instances under SCHED_OTHER (--instance-scheduling normal)', value: normalRps, unit: 'req/s', note: `median of ${rounds}; ${cpu(normalRuns)}` },
@@ -119,6 +130,7 @@ async function warmThroughput(connections: number, seconds: number, rounds: numb
     ];
   } finally {
     await bare.stop();
+    await floor.stop();
     await platform.stop();
     await unpipelined.stop();
     await normal.stop();
