@@ -166,6 +166,11 @@ test('a 3-server NATS cluster with 3 replicas: nodes on different servers share 
     await eventually(async () => (await invoke(b.url, 'slow', { ms: 1 })).status === 200, 5000, 'the function on the node of another server');
     await servers[0]!.kill();
     // Streams and buckets keep a quorum on the two servers left; A's client moves to one of them.
+    // Until their new leaders are elected, JetStream requests time out (the client's 5 s) and a
+    // watch opened meanwhile is opened again after each: on a loaded 2-core machine one node's
+    // watches were traced failing to open every 5.1-5.4 s for 15 s; once the new function took
+    // over 30 s to reach A, and in one clean-clone CI run the nodes had not seen each other 20 s
+    // on. Hence a minute for each step.
     await eventually(async () => {
       try {
         await mustDeploy(b.url, 'slow2', fixture('functions', 'slow'));
@@ -173,11 +178,20 @@ test('a 3-server NATS cluster with 3 replicas: nodes on different servers share 
       } catch {
         return false;
       }
-    }, 20_000, 'a deploy after losing a NATS server');
+    }, 60_000, 'a deploy after losing a NATS server');
     const invokedAt = Date.now();
-    await eventually(async () => (await invoke(a.url, 'slow2', { ms: 1 })).status === 200, 30_000, 'the new function on A');
+    await eventually(async () => (await invoke(a.url, 'slow2', { ms: 1 })).status === 200, 60_000, 'the new function on A');
     t.diagnostic(`slow2 on A after ${Date.now() - invokedAt} ms`);
-    await eventually(async () => (await members(a)).length === 2 && (await members(b)).length === 2, 20_000, 'both nodes to see each other');
+    const membersAt = Date.now();
+    try {
+      await eventually(async () => (await members(a)).length === 2 && (await members(b)).length === 2, 60_000, 'both nodes to see each other');
+    } catch (err) {
+      // Which side lost which, and what the nodes logged about NATS.
+      const views = `A sees ${JSON.stringify(await members(a).catch(String))}, B sees ${JSON.stringify(await members(b).catch(String))}`;
+      const logs = [a, b].map((n, i) => `--- node ${'AB'[i]} ---\n${n.output().split('\n').filter((l) => /nats|cluster|member|watch|heartbeat|leader|error|warn/i.test(l)).slice(-30).join('\n')}`);
+      throw new Error(`${(err as Error).message}; ${views}\n${logs.join('\n')}`);
+    }
+    t.diagnostic(`both nodes see each other after ${Date.now() - membersAt} ms`);
   } finally {
     for (const n of nodes) await n.cleanup();
     for (const s of servers) await s.cleanup();
