@@ -18,7 +18,7 @@ class FakeInstance implements Instance {
   served: string[] = [];
   readonly exited: Promise<InstanceExit>;
   private exit!: (e: InstanceExit) => void;
-  private pending: ((e: Error) => void) | undefined;
+  protected pending: ((e: Error) => void) | undefined;
 
   constructor(readonly id: string, readonly revision: string, private readonly delayMs: number) {
     this.exited = new Promise((resolve) => (this.exit = resolve));
@@ -205,6 +205,48 @@ test('a call that runs past the timeout fails with Sandbox.Timedout and its inst
   }
   assert.equal(launcher.live, 0);
   assert.ok(logs.some((l) => l.kind === 'invocation' && l.report?.errorType === 'Sandbox.Timedout'));
+  await scheduler.shutdown(100);
+});
+
+test('the deadline runs from each call\'s own start on a reused instance, and a call after an idle spell is not cut short', async () => {
+  // Per call: how long the instance takes to answer (ms); -1: never.
+  const delays = [700, 700, 100, -1];
+  class TimedInstance extends FakeInstance {
+    override invoke(request: InvokeRequest): Promise<InvokeResponse> {
+      const ms = delays.shift()!;
+      this.served.push(request.requestId);
+      return new Promise((resolve, reject) => {
+        this.pending = reject;
+        if (ms >= 0) setTimeout(() => resolve({ ok: true, payload: Buffer.from('{}') }), ms);
+      });
+    }
+  }
+  const instances: TimedInstance[] = [];
+  const launcher: Launcher = {
+    async launch(request) {
+      const instance = new TimedInstance(request.id, request.config.revisionId, 0);
+      instances.push(instance);
+      return instance;
+    },
+    async cleanup() {},
+  };
+  const { scheduler } = makeScheduler(launcher);
+  const t = target({ timeoutSec: 1 });
+  // Two 700 ms calls back to back: 1.4 s on the instance, each within its own 1 s.
+  assert.equal((await scheduler.invoke(t, invocation())).result.ok, true);
+  assert.equal((await scheduler.invoke(t, invocation())).result.ok, true);
+  // Idle past the second call's deadline, then a short call.
+  await new Promise((r) => setTimeout(r, 1200));
+  assert.equal((await scheduler.invoke(t, invocation())).result.ok, true);
+  assert.equal(instances.length, 1, 'one instance served the three calls');
+  assert.equal(instances[0]!.alive, true);
+  // And a call that never answers still times out on it.
+  const started = Date.now();
+  const last = await scheduler.invoke(t, invocation());
+  assert.equal(last.result.ok, false);
+  if (!last.result.ok) assert.equal(last.result.error.errorType, 'Sandbox.Timedout');
+  assert.ok(Date.now() - started >= 950, `timed out after ${Date.now() - started} ms`);
+  assert.equal(instances[0]!.alive, false);
   await scheduler.shutdown(100);
 });
 
