@@ -10,49 +10,25 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fromPackageRoot } from '../src/shared/paths.js';
+import { frameWriter, readFrames } from './lib/floor-frames.js';
 
 const instance = spawn(process.execPath, [fromPackageRoot('dist', 'bench', 'floor-instance.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
 const calls = new Map<number, (result: Buffer) => void>();
 let nextId = 1;
-let pending: Buffer[] = [];
-let flushing = false;
+const send = frameWriter(instance.stdin);
+readFrames(instance.stdout, (id, body) => {
+  const done = calls.get(id);
+  calls.delete(id);
+  // Its own Buffer, not a view that keeps the whole read chunk alive (as the platform hands it on).
+  done?.(Buffer.from(body));
+});
+instance.once('exit', () => process.exit(1));
 
 function call(event: string, done: (result: Buffer) => void): void {
   const id = nextId++ >>> 0;
   calls.set(id, done);
-  const body = Buffer.from(event);
-  const head = Buffer.allocUnsafe(8);
-  head.writeUInt32LE(body.length, 0);
-  head.writeUInt32LE(id, 4);
-  pending.push(head, body);
-  if (!flushing) {
-    flushing = true;
-    setImmediate(() => {
-      flushing = false;
-      const out = Buffer.concat(pending);
-      pending = [];
-      instance.stdin.write(out);
-    });
-  }
+  send(id, Buffer.from(event));
 }
-
-let buffered: Buffer = Buffer.alloc(0);
-instance.stdout.on('data', (chunk: Buffer) => {
-  buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-  let at = 0;
-  while (buffered.length - at >= 8) {
-    const length = buffered.readUInt32LE(at);
-    if (buffered.length - at < 8 + length) break;
-    const id = buffered.readUInt32LE(at + 4);
-    const result = Buffer.from(buffered.subarray(at + 8, at + 8 + length));
-    at += 8 + length;
-    const done = calls.get(id);
-    calls.delete(id);
-    done?.(result);
-  }
-  buffered = buffered.subarray(at);
-});
-instance.once('exit', () => process.exit(1));
 
 function eventOf(req: IncomingMessage, body: Buffer, requestId: string): string {
   const headers: Record<string, string> = {};
