@@ -24,10 +24,6 @@ export function newColumns(): LogColumns {
   return { strings: [], numbers: [] };
 }
 
-export function columnCount(columns: LogColumns): number {
-  return columns.numbers.length / NUMBERS;
-}
-
 export function pushRecord(columns: LogColumns, r: LogRecord, seq: number): void {
   const report = r.report;
   let flags = 0;
@@ -81,6 +77,13 @@ export function columnsToText(functionName: string, columns: LogColumns): string
     text += `,"seq":${jsonNumber(n[j + 1]!)}}\n`;
   }
   return text;
+}
+
+const encoder = new TextEncoder();
+
+/** Each function's records as NDJSON bytes (what the log worker does, and the store when it has none). */
+export function formatBatches(batches: ReadonlyArray<{ readonly functionName: string; readonly columns: LogColumns }>): Uint8Array[] {
+  return batches.map((b) => encoder.encode(columnsToText(b.functionName, b.columns)));
 }
 
 /** The JSON of the last string seen in each of three columns (they change seldom from line to line). */
