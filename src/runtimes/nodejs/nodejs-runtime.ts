@@ -6,7 +6,7 @@ import type { Instance, InstanceExit, InstanceSpec, InvokeRequest, InvokeRespons
 import { InitFailure, InstanceDied, InvocationWithdrawn, describeExit } from '../runtime.js';
 import { StemCellPool } from '../stem-cells/stem-cell-pool.js';
 import { StemCells } from '../stem-cells/stem-cells.js';
-import { FRAME, encodeFrame } from './bootstrap/frames.js';
+import { FRAME, FrameBatch, encodeFrame } from './bootstrap/frames.js';
 import type { Frame } from './bootstrap/frames.js';
 import { NodeProcess } from './node-process.js';
 import { NodeStemCell, stemCellBlocker } from './stem-cell.js';
@@ -149,8 +149,8 @@ class NodejsInstance implements Instance {
   private readonly proc: NodeProcess['proc'];
   /** Invocations handed over and not answered, by request id (the bootstrap runs them in order). */
   private readonly pending = new Map<string, Settle>();
-  /** Invoke frames of this event-loop turn leave in one write (see invoke()). */
-  private corked = false;
+  /** Frames for the instance queued in this event-loop turn (see send()). */
+  private readonly outbox = new FrameBatch();
   private fatal = false;
   private readyWaiter: { resolve(): void; reject(err: Error): void } | undefined;
   initPhases: RuntimeInitPhases | undefined;
@@ -206,25 +206,26 @@ class NodejsInstance implements Instance {
     if (this.pending.has(request.requestId)) return Promise.resolve(new Error(`instance ${this.id} already holds ${request.requestId}`));
     return new Promise<InvokeResponse | Error>((settle) => {
       this.pending.set(request.requestId, settle);
-      const head = invokeHead(request);
-      // Under load the platform hands an instance several invocations in one event-loop turn:
-      // they leave in one write at the turn's end instead of a syscall (and a wake-up) each.
-      if (!this.corked) {
-        this.corked = true;
-        this.channel.cork();
-        setImmediate(this.uncork);
-      }
-      this.channel.write(encodeFrame(FRAME.invoke, head, request.payload));
+      this.send(FRAME.invoke, invokeHead(request), request.payload);
     });
   }
 
   withdraw(requestId: string): void {
-    if (this.pending.has(requestId) && !this.proc.hasExited) this.channel.write(encodeFrame(FRAME.withdraw, JSON.stringify({ id: requestId })));
+    // Through the same queue as the invoke frames: a withdraw never overtakes the call it names.
+    if (this.pending.has(requestId) && !this.proc.hasExited) this.send(FRAME.withdraw, JSON.stringify({ id: requestId }));
   }
 
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.channel.uncork();
+  /**
+   * Under load the platform hands an instance several invocations in one event-loop turn: they
+   * leave in one write at the turn's end instead of a syscall (and a wake-up) each.
+   */
+  private send(type: typeof FRAME.invoke | typeof FRAME.withdraw, head: string, body?: Buffer): void {
+    if (this.outbox.size === 0) setImmediate(this.flushOutbox);
+    this.outbox.add(type, head, body);
+  }
+
+  private readonly flushOutbox = (): void => {
+    if (this.outbox.size > 0) this.channel.write(this.outbox.take());
   };
 
   kill(): void {

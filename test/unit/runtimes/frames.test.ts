@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FRAME, FrameDecoder, encodeFrame } from '../../../src/runtimes/nodejs/bootstrap/frames.js';
+import { FRAME, FrameBatch, FrameDecoder, encodeFrame } from '../../../src/runtimes/nodejs/bootstrap/frames.js';
 import type { Frame } from '../../../src/runtimes/nodejs/bootstrap/frames.js';
 
 test('frames survive any split of the byte stream', () => {
@@ -28,4 +28,33 @@ test('a corrupt length is refused instead of buffering forever', () => {
   const bad = Buffer.alloc(8);
   bad.writeUInt32BE(10_000_000, 0);
   assert.throws(() => decoder.push(bad), /bad frame length/);
+});
+
+test('a frame batch is the same bytes as its frames encoded one by one, and starts empty again', () => {
+  const batch = new FrameBatch();
+  const payload = Buffer.from('{"body":"\u00e9\u{1f600}"}');
+  const head = '{"id":"\u00e9-1","trace":"\u{1f600}"}';
+  const expected = Buffer.concat([
+    encodeFrame(FRAME.invoke, head, payload),
+    encodeFrame(FRAME.withdraw, '{"id":"b"}'),
+    encodeFrame(FRAME.invoke, '{"id":"c"}', Buffer.alloc(0)),
+  ]);
+  batch.add(FRAME.invoke, head, payload);
+  batch.add(FRAME.withdraw, '{"id":"b"}');
+  batch.add(FRAME.invoke, '{"id":"c"}', Buffer.alloc(0));
+  assert.equal(batch.size, 3);
+  assert.deepEqual(batch.take(), expected);
+  assert.equal(batch.size, 0);
+  batch.add(FRAME.withdraw, '{"id":"d"}');
+  assert.deepEqual(batch.take(), encodeFrame(FRAME.withdraw, '{"id":"d"}'));
+  const got: Frame[] = [];
+  new FrameDecoder((f) => got.push(f)).push(expected);
+  assert.deepEqual(
+    got.map((f) => [f.type, f.head, f.body.toString()]),
+    [
+      [FRAME.invoke, head, '{"body":"\u00e9\u{1f600}"}'],
+      [FRAME.withdraw, '{"id":"b"}', ''],
+      [FRAME.invoke, '{"id":"c"}', ''],
+    ],
+  );
 });

@@ -50,6 +50,57 @@ export function encodeFrame(type: FrameType, head: string, body?: Buffer | strin
   return frame;
 }
 
+/**
+ * Frames queued to leave together: take() writes them back to back into one buffer. The platform
+ * queues an event-loop turn's invoke frames here and writes them at its end: one buffer and one
+ * write for the turn, instead of a buffer per frame, each queued on a corked socket and gathered
+ * by writev (0.1-0.3 µs less per 650-byte invoke frame in a micro-benchmark, 2-8 frames a turn).
+ */
+export class FrameBatch {
+  private types: FrameType[] = [];
+  private heads: string[] = [];
+  private headBytes: number[] = [];
+  private bodies: Array<Buffer | undefined> = [];
+  private bytes = 0;
+
+  /** Frames queued and not taken. */
+  get size(): number {
+    return this.types.length;
+  }
+
+  add(type: FrameType, head: string, body?: Buffer): void {
+    const headBytes = Buffer.byteLength(head);
+    this.types.push(type);
+    this.heads.push(head);
+    this.headBytes.push(headBytes);
+    this.bodies.push(body);
+    this.bytes += 9 + headBytes + (body?.length ?? 0);
+  }
+
+  /** The queued frames as one buffer, in the order they were added; the batch is empty after. */
+  take(): Buffer {
+    const out = Buffer.allocUnsafe(this.bytes);
+    let at = 0;
+    for (let i = 0; i < this.types.length; i++) {
+      const headBytes = this.headBytes[i]!;
+      const body = this.bodies[i];
+      const bodyBytes = body?.length ?? 0;
+      out.writeUInt32BE(5 + headBytes + bodyBytes, at);
+      out.writeUInt8(this.types[i]!, at + 4);
+      out.writeUInt32BE(headBytes, at + 5);
+      out.write(this.heads[i]!, at + 9, headBytes, 'utf8');
+      if (body !== undefined) body.copy(out, at + 9 + headBytes);
+      at += 9 + headBytes + bodyBytes;
+    }
+    this.types = [];
+    this.heads = [];
+    this.headBytes = [];
+    this.bodies = [];
+    this.bytes = 0;
+    return out;
+  }
+}
+
 /** Incremental decoder: feed it socket chunks, it hands out whole frames. */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
