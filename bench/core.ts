@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { zipDirectory } from '../src/artifacts/zip-directory.js';
 import { descendantsOf } from '../src/runtimes/sandbox/process-tree.js';
+import { RequestSigner } from '../src/cli/signer.js';
 import { fromPackageRoot } from '../src/shared/paths.js';
 import { load } from './lib/load.js';
 import type { LoadResult } from './lib/load.js';
@@ -14,15 +15,23 @@ import { median, percentile, printTable } from './lib/report.js';
 
 const BODY = JSON.stringify({ name: 'bench' });
 
-async function deploy(url: string, name: string, extra: Record<string, unknown>): Promise<void> {
+/** The admin key of the platform that runs with authentication on (given by environment, as deployments do). */
+const ADMIN_KEY = { accessKeyId: 'AKIAMODELFNBENCH0001', secretAccessKey: 'bench-secret-key-not-for-production-0001' };
+
+/** Deploy the greeter; signed (as `modelfn deploy` signs) when a signer is given. */
+async function deploy(url: string, name: string, extra: Record<string, unknown>, signer?: RequestSigner): Promise<void> {
+  const send = async (method: string, path: string, contentType: string, body: Buffer): Promise<Response> => {
+    const target = new URL(path, url);
+    const headers = { 'content-type': contentType };
+    const signed = signer ? await signer.sign(method, target, headers, body) : {};
+    return fetch(target, { method, body, headers: { ...headers, ...signed } });
+  };
   const zip = await zipDirectory(fromPackageRoot('bench', 'fixtures', 'greeter'));
-  const up = await fetch(`${url}/_modelfn/v1/bundles`, { method: 'POST', body: zip, headers: { 'content-type': 'application/zip' } });
+  const up = await send('POST', '/_modelfn/v1/bundles', 'application/zip', zip);
+  if (!up.ok) throw new Error(`upload failed: ${up.status} ${await up.text()}`);
   const { sha256 } = (await up.json()) as { sha256: string };
-  const res = await fetch(`${url}/_modelfn/v1/functions/${name}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ runtime: 'nodejs20.x', handler: 'index.handler', memoryMb: 256, code: { sha256 }, ...extra }),
-  });
+  const spec = { runtime: 'nodejs20.x', handler: 'index.handler', memoryMb: 256, code: { sha256 }, ...extra };
+  const res = await send('PUT', `/_modelfn/v1/functions/${name}`, 'application/json', Buffer.from(JSON.stringify(spec)));
   if (!res.ok) throw new Error(`deploy failed: ${res.status} ${await res.text()}`);
 }
 
@@ -83,9 +92,14 @@ async function warmThroughput(connections: number, seconds: number, rounds: numb
   const unpipelined = await startPlatform({}, ['--pipeline-depth', '1']);
   // The same platform with instances under the default OS scheduling class: what SCHED_BATCH buys.
   const normal = await startPlatform({}, ['--instance-scheduling', 'normal']);
+  // The same platform with authentication on, as `modelfn up` runs by default, deployed with a
+  // signed call: the caller's identity then follows each signed request through its awaits
+  // (AsyncLocalStorage), and Node tracks every promise of the process from the first one on.
+  const authenticated = await startPlatform({ MODELFN_ACCESS_KEY_ID: ADMIN_KEY.accessKeyId, MODELFN_SECRET_ACCESS_KEY: ADMIN_KEY.secretAccessKey }, ['--auth', 'sigv4']);
   try {
-    for (const p of [platform, unpipelined, normal]) {
-      await deploy(p.url, 'greeter', { routes: [{ method: 'POST', path: '/greet' }] });
+    for (const p of [platform, unpipelined, normal, authenticated]) {
+      const signer = p === authenticated ? new RequestSigner(ADMIN_KEY, 'us-east-1') : undefined;
+      await deploy(p.url, 'greeter', { routes: [{ method: 'POST', path: '/greet' }] }, signer);
       // Warm: a few sequential calls (the function's first instance), then a short load.
       for (let i = 0; i < 20; i++) await fetch(`${p.url}/greet`, { method: 'POST', body: BODY });
       await load(`${p.url}/greet`, connections, 2, BODY);
@@ -97,6 +111,7 @@ async function warmThroughput(connections: number, seconds: number, rounds: numb
     const fnRuns: PlatformRun[] = [];
     const unpipelinedRuns: PlatformRun[] = [];
     const normalRuns: PlatformRun[] = [];
+    const authenticatedRuns: PlatformRun[] = [];
     // Alternate them so that machine noise hits all alike.
     for (let r = 0; r < rounds; r++) {
       bareRuns.push(await loadMeasured(bare.url, connections, seconds, bare.proc.pid));
@@ -104,13 +119,15 @@ async function warmThroughput(connections: number, seconds: number, rounds: numb
       fnRuns.push(await measured(platform, `${platform.url}/greet`, connections, seconds));
       unpipelinedRuns.push(await measured(unpipelined, `${unpipelined.url}/greet`, connections, seconds));
       normalRuns.push(await measured(normal, `${normal.url}/greet`, connections, seconds));
+      authenticatedRuns.push(await measured(authenticated, `${authenticated.url}/greet`, connections, seconds));
     }
     const bareRps = median(bareRuns.map((x) => x.requestsPerSec));
     const fnRps = median(fnRuns.map((x) => x.requestsPerSec));
     const floorRps = median(floorRuns.map((x) => x.requestsPerSec));
     const unpipelinedRps = median(unpipelinedRuns.map((x) => x.requestsPerSec));
     const normalRps = median(normalRuns.map((x) => x.requestsPerSec));
-    const failures = [...fnRuns, ...unpipelinedRuns, ...normalRuns].reduce((n, x) => n + x.non2xx + x.errors, 0);
+    const authenticatedRps = median(authenticatedRuns.map((x) => x.requestsPerSec));
+    const failures = [...fnRuns, ...unpipelinedRuns, ...normalRuns, ...authenticatedRuns].reduce((n, x) => n + x.non2xx + x.errors, 0);
     const floorFailures = floorRuns.reduce((n, x) => n + x.non2xx + x.errors, 0);
     const cpu = (runs: PlatformRun[]) =>
       `platform ${median(runs.map((x) => x.gatewayUs)).toFixed(1)} µs (main thread ${median(runs.map((x) => x.mainUs)).toFixed(1)}) + instances ${median(runs.map((x) => x.instancesUs)).toFixed(1)} µs CPU per request (load generator ${median(runs.map((x) => x.loadUs)).toFixed(1)} µs)`;
@@ -127,6 +144,8 @@ async function warmThroughput(connections: number, seconds: number, rounds: numb
       { name: 'pipelining on / off throughput', value: fnRps / unpipelinedRps, unit: 'ratio', note: 'what handing calls to busy instances buys' },
       { name: 'same, instances under SCHED_OTHER (--instance-scheduling normal)', value: normalRps, unit: 'req/s', note: `median of ${rounds}; ${cpu(normalRuns)}` },
       { name: 'SCHED_BATCH / SCHED_OTHER throughput', value: fnRps / normalRps, unit: 'ratio', note: 'what the default scheduling class buys' },
+      { name: 'same, authentication on (--auth sigv4), deployed signed', value: authenticatedRps, unit: 'req/s', note: `median of ${rounds}; ${cpu(authenticatedRuns)}` },
+      { name: 'authentication on / off throughput', value: authenticatedRps / fnRps, unit: 'ratio', note: 'the default configuration against the one measured above (the route itself is public in both)' },
     ];
   } finally {
     await bare.stop();
@@ -134,6 +153,7 @@ async function warmThroughput(connections: number, seconds: number, rounds: numb
     await platform.stop();
     await unpipelined.stop();
     await normal.stop();
+    await authenticated.stop();
   }
 }
 
