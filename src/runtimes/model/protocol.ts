@@ -1,11 +1,18 @@
 /**
  * The channel between the platform and a model host process (fd 3, a socketpair), shared by both
- * sides, so it imports nothing.
+ * sides: it imports only the frame codec, which imports nothing.
  *
  * Frame: u32 length (of everything after it) | u8 type | u32 head length | head (JSON) | body.
- * Events and results travel as raw JSON bytes in the body.
+ * Events and results travel as raw JSON bytes in the body. The layout is the Node.js instance
+ * channel's, and so is the codec (one codec, fuzzed in test/fuzz/frames.fuzz.ts); only the frame
+ * types differ.
  */
 import type { ModelFormat, ModelSignature } from '../../models/codecs/signature.js';
+import { FrameDecoder as ChannelFrameDecoder } from '../nodejs/bootstrap/frames.js';
+import type { Frame } from '../nodejs/bootstrap/frames.js';
+
+export { encodeFrame } from '../nodejs/bootstrap/frames.js';
+export type { Frame } from '../nodejs/bootstrap/frames.js';
 
 export const FRAME = {
   /** platform -> host: load the model ({@link LoadHead}). */
@@ -37,58 +44,11 @@ export interface ReadyHead {
   readonly loadMs: number;
 }
 
-export interface Frame {
-  readonly type: number;
-  readonly head: string;
-  readonly body: Buffer;
-}
+/** The largest frame either side of the model channel accepts (its limit before it shared the codec). */
+export const MAX_MODEL_FRAME_BYTES = 256 * 1024 * 1024;
 
-export function encodeFrame(type: number, head: string, body?: Buffer | string): Buffer {
-  const headBytes = Buffer.byteLength(head);
-  const bodyBytes = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
-  const frame = Buffer.allocUnsafe(9 + headBytes + bodyBytes);
-  frame.writeUInt32BE(5 + headBytes + bodyBytes, 0);
-  frame.writeUInt8(type, 4);
-  frame.writeUInt32BE(headBytes, 5);
-  frame.write(head, 9, 'utf8');
-  if (typeof body === 'string') frame.write(body, 9 + headBytes, 'utf8');
-  else if (body !== undefined) body.copy(frame, 9 + headBytes);
-  return frame;
-}
-
-/** Incremental decoder: feed it socket chunks, it hands out whole frames (one copy per frame at most). */
-export class FrameDecoder {
-  private chunks: Buffer[] = [];
-  private size = 0;
-
-  constructor(
-    private readonly onFrame: (frame: Frame) => void,
-    private readonly maxFrameBytes = 256 * 1024 * 1024,
-  ) {}
-
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.size += chunk.length;
-    while (this.size >= 4) {
-      let first = this.chunks[0]!;
-      if (first.length < 4) first = this.merge();
-      const length = first.readUInt32BE(0);
-      if (length < 5 || length > this.maxFrameBytes) throw new Error(`bad frame length ${length}`);
-      if (this.size < 4 + length) return;
-      if (first.length < 4 + length) first = this.merge();
-      const headLength = first.readUInt32BE(5);
-      if (9 + headLength > 4 + length) throw new Error('bad frame head length');
-      const frame = { type: first.readUInt8(4), head: first.toString('utf8', 9, 9 + headLength), body: first.subarray(9 + headLength, 4 + length) };
-      if (first.length === 4 + length) this.chunks.shift();
-      else this.chunks[0] = first.subarray(4 + length);
-      this.size -= 4 + length;
-      this.onFrame(frame);
-    }
-  }
-
-  private merge(): Buffer {
-    const all = Buffer.concat(this.chunks, this.size);
-    this.chunks = [all];
-    return all;
+export class FrameDecoder extends ChannelFrameDecoder {
+  constructor(onFrame: (frame: Frame) => void, maxFrameBytes = MAX_MODEL_FRAME_BYTES) {
+    super(onFrame, maxFrameBytes);
   }
 }

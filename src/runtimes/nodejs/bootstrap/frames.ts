@@ -35,7 +35,8 @@ export interface Frame {
   readonly body: Buffer;
 }
 
-export function encodeFrame(type: FrameType, head: string, body?: Buffer | string): Buffer {
+/** type: a FRAME value here, or one of the model host's (runtimes/model/protocol.ts), which shares the layout. */
+export function encodeFrame(type: number, head: string, body?: Buffer | string): Buffer {
   const headBytes = Buffer.byteLength(head);
   const bodyBytes = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
   const frame = Buffer.allocUnsafe(9 + headBytes + bodyBytes);
