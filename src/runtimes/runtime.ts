@@ -8,6 +8,23 @@ export interface LambdaError {
   readonly stackTrace?: readonly string[];
 }
 
+/**
+ * The Lambda error JSON a runtime's private channel carries (Node.js bootstrap, model host): its
+ * three members kept when they have the right types; a body that is not JSON is the `sender`'s fault.
+ */
+export function parseChannelError(body: Buffer, sender: string): LambdaError {
+  try {
+    const e = JSON.parse(body.toString('utf8')) as Partial<LambdaError>;
+    return {
+      errorType: typeof e.errorType === 'string' ? e.errorType : 'Error',
+      errorMessage: typeof e.errorMessage === 'string' ? e.errorMessage : '',
+      stackTrace: Array.isArray(e.stackTrace) ? e.stackTrace.map(String) : [],
+    };
+  } catch {
+    return { errorType: 'Runtime.InvalidResponse', errorMessage: `${sender} reported an error that is not JSON` };
+  }
+}
+
 /** One line a running instance wrote. */
 export interface InstanceLogLine {
   readonly stream: 'stdout' | 'stderr' | 'console';

@@ -10,8 +10,8 @@ import { RUNTIME_ROOT, TASK_ROOT } from '../sandbox/bwrap-args.js';
 import { processLimits } from '../sandbox/limits.js';
 import { esmMarker, executableMounts } from '../sandbox/sandbox.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
-import type { InstanceExit, InstanceLogLine, InvokeResponse, LambdaError } from '../runtime.js';
-import { InitFailure, InstanceDied, describeExit } from '../runtime.js';
+import type { InstanceExit, InstanceLogLine, InvokeResponse } from '../runtime.js';
+import { InitFailure, InstanceDied, describeExit, parseChannelError } from '../runtime.js';
 import { FRAME, FrameDecoder, encodeFrame } from './protocol.js';
 import type { Frame, LoadHead, ReadyHead } from './protocol.js';
 
@@ -208,7 +208,7 @@ export class HostProcess {
         return;
       }
       case FRAME.initError:
-        this.loadWaiter?.reject(new InitFailure(parseError(frame.body)));
+        this.loadWaiter?.reject(new InitFailure(parseChannelError(frame.body, 'the model host')));
         this.loadWaiter = undefined;
         this.kill();
         return;
@@ -224,7 +224,7 @@ export class HostProcess {
         if (!pending || pending.id !== head.id) return;
         this.pending = undefined;
         if (frame.type === FRAME.result) pending.resolve({ ok: true, payload: frame.body });
-        else pending.resolve({ ok: false, error: parseError(frame.body) });
+        else pending.resolve({ ok: false, error: parseChannelError(frame.body, 'the model host') });
         return;
       }
       default:
@@ -239,18 +239,5 @@ export class HostProcess {
     const pending = this.pending;
     this.pending = undefined;
     pending?.reject(new InstanceDied(exit, message));
-  }
-}
-
-function parseError(body: Buffer): LambdaError {
-  try {
-    const e = JSON.parse(body.toString('utf8')) as Partial<LambdaError>;
-    return {
-      errorType: typeof e.errorType === 'string' ? e.errorType : 'Error',
-      errorMessage: typeof e.errorMessage === 'string' ? e.errorMessage : '',
-      stackTrace: Array.isArray(e.stackTrace) ? e.stackTrace.map(String) : [],
-    };
-  } catch {
-    return { errorType: 'Runtime.InvalidResponse', errorMessage: 'the model host reported an error that is not JSON' };
   }
 }

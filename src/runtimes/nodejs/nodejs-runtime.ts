@@ -2,8 +2,8 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ModelfnError } from '../../shared/errors.js';
 import { jsonNumber, jsonString } from '../../shared/json.js';
-import type { Instance, InstanceExit, InstanceSpec, InvokeRequest, InvokeResponse, LambdaError, Runtime, RuntimeInitPhases } from '../runtime.js';
-import { InitFailure, InstanceDied, InvocationWithdrawn, describeExit } from '../runtime.js';
+import type { Instance, InstanceExit, InstanceSpec, InvokeRequest, InvokeResponse, Runtime, RuntimeInitPhases } from '../runtime.js';
+import { InitFailure, InstanceDied, InvocationWithdrawn, describeExit, parseChannelError } from '../runtime.js';
 import { StemCellPool } from '../stem-cells/stem-cell-pool.js';
 import { StemCells } from '../stem-cells/stem-cells.js';
 import { FRAME, FrameBatch, encodeFrame } from './bootstrap/frames.js';
@@ -240,7 +240,7 @@ class NodejsInstance implements Instance {
         this.readyWaiter = undefined;
         return;
       case FRAME.initError:
-        this.readyWaiter?.reject(new InitFailure(parseError(frame.body)));
+        this.readyWaiter?.reject(new InitFailure(parseChannelError(frame.body, 'the runtime')));
         this.readyWaiter = undefined;
         this.kill();
         return;
@@ -266,7 +266,7 @@ class NodejsInstance implements Instance {
         const runMs = typeof head.ms === 'number' && head.ms >= 0 ? head.ms : undefined;
         // The bootstrap writes every result with JSON.stringify.
         if (frame.type === FRAME.result) pending({ ok: true, payload: frame.body, runMs, validJson: true });
-        else pending({ ok: false, error: parseError(frame.body), runMs, fatal: head.fatal === true });
+        else pending({ ok: false, error: parseChannelError(frame.body, 'the runtime'), runMs, fatal: head.fatal === true });
         return;
       }
       case FRAME.withdrawn: {
@@ -325,18 +325,5 @@ function readPhases(head: string, startedAt: number, stemCell: boolean): Runtime
     return { processStartMs: Math.max(0, p.began - startedAt), runtimeInitMs: Math.max(0, p.runtimeInitMs), userInitMs: Math.max(0, p.userInitMs), stemCell };
   } catch {
     return { stemCell };
-  }
-}
-
-function parseError(body: Buffer): LambdaError {
-  try {
-    const e = JSON.parse(body.toString('utf8')) as Partial<LambdaError>;
-    return {
-      errorType: typeof e.errorType === 'string' ? e.errorType : 'Error',
-      errorMessage: typeof e.errorMessage === 'string' ? e.errorMessage : '',
-      stackTrace: Array.isArray(e.stackTrace) ? e.stackTrace.map(String) : [],
-    };
-  } catch {
-    return { errorType: 'Runtime.InvalidResponse', errorMessage: 'the runtime reported an error that is not JSON' };
   }
 }
