@@ -85,9 +85,13 @@ test('deploy on node A, invoke on node C; a redeploy on B reaches every node; as
     const record = join(work, 'events.ndjson');
     await mustDeploy(a.url, 'rec', fixture('functions', 'async-recorder'), { environment: { RECORD_FILE: record } });
     await eventually(async () => (await invoke(b.url, 'rec', { id: 'warm' })).status === 200, 5000, 'rec on B');
+    // Each node learns of the deploy from its own watch: an event sent to one that has not yet
+    // would be refused as for a function that does not exist (404).
+    for (const node of c.nodes) await eventually(async () => (await fetch(`${node.url}/_modelfn/v1/functions/rec`)).status === 200, 5000, `rec known on ${node.url}`);
     const ids = Array.from({ length: 30 }, (_, i) => `e${i}`);
     const accepted = await Promise.all(ids.map((id, i) => event(c.nodes[i % 3]!.url, 'rec', { id, ms: 20 })));
-    assert.ok(accepted.every((r) => r.status === 202));
+    const refused = accepted.flatMap((r, i) => (r.status === 202 ? [] : [`${ids[i]} on node ${i % 3}: ${r.status} ${r.body}`]));
+    assert.deepEqual(refused, [], 'every event accepted');
     await eventually(async () => new Set((await lines(record)).map((l) => l.id).filter((id) => id !== 'warm')).size === ids.length, 20_000, 'all 30 events to run');
     const done = await eventually(async () => {
       const res = (await (await fetch(`${n3.url}/_modelfn/v1/functions/rec/invocations?limit=100`)).json()) as { invocations: Array<{ status: string }> };
