@@ -7,6 +7,8 @@ import { readBody } from '../../server/http/body.js';
 import { endWithBody } from '../../server/http/respond.js';
 import { eventIntakeFor } from '../../events/async/event-intake.js';
 import { traceFromHeaders } from '../../telemetry/trace/trace-context.js';
+import { runAs } from '../../auth/principal-context.js';
+import { principalOf } from './caller.js';
 
 export interface InvokeDeps {
   readonly registry: Registry;
@@ -45,7 +47,8 @@ export async function handleInvoke(
     }
   }
   const clientContext = decodeClientContext(header(req, 'x-amz-client-context'));
-  const resolution = deps.registry.resolve(ref.name, qualifier);
+  // As its caller: another tenant's function does not exist for it (the rest runs as the platform).
+  const resolution = runAs(principalOf(req), () => deps.registry.resolve(ref.name, qualifier));
   if (invocationType === 'DryRun') {
     res.writeHead(204, { 'x-amzn-requestid': requestId, 'x-amz-executed-version': resolution.config.version });
     res.end();

@@ -10,6 +10,7 @@ import type { Principal } from '../../auth/access-keys.js';
 import { readBody } from '../../server/http/body.js';
 import { runAs } from '../../auth/principal-context.js';
 import { sendAwsError } from './aws-errors.js';
+import { setPrincipal } from './caller.js';
 import type { InvokeDeps } from './invoke.js';
 import { handleInvoke } from './invoke.js';
 
@@ -25,11 +26,19 @@ export type LambdaOperation = (
 export interface OperationOptions {
   /** The largest body this operation accepts (read, hashed for the signature, then handed over). */
   readonly maxBodyBytes?: number;
+  /**
+   * The operation runs as its caller (runAs with principalOf(req)) only where it reads what the
+   * caller may see, instead of through all its awaits: Invoke, whose awaits are the function's
+   * whole run, and while a caller's storage is on Node tracks every promise of the process
+   * (principal-context.ts).
+   */
+  readonly scopesCaller?: boolean;
 }
 
 interface Registered {
   readonly op: LambdaOperation;
   readonly maxBodyBytes: number;
+  readonly scopesCaller: boolean;
 }
 
 export interface LambdaApiOptions {
@@ -37,13 +46,6 @@ export interface LambdaApiOptions {
   readonly authenticator?: SigV4Authenticator;
   /** Default body limit (Lambda's 6 MB synchronous payload). */
   readonly maxBodyBytes: number;
-}
-
-const principals = new WeakMap<IncomingMessage, Principal>();
-
-/** Who signed this Lambda API request (undefined when authentication is off). */
-export function principalOf(req: IncomingMessage): Principal | undefined {
-  return principals.get(req);
 }
 
 /**
@@ -60,14 +62,14 @@ export class LambdaApiSurface implements Surface {
     deps: InvokeDeps,
     private readonly options: LambdaApiOptions = { maxBodyBytes: deps.maxSyncPayloadBytes },
   ) {
-    this.operation('POST', '/2015-03-31/functions/:name/invocations', (req, res, params, query, id) =>
-      handleInvoke(deps, req, res, params.name!, query, id),
-    );
+    this.operation('POST', '/2015-03-31/functions/:name/invocations', (req, res, params, query, id) => handleInvoke(deps, req, res, params.name!, query, id), {
+      scopesCaller: true,
+    });
   }
 
   /** Add an operation (later capabilities register theirs: CreateFunction, aliases, ...). */
   operation(method: HTTPMethod, path: string, op: LambdaOperation, options: OperationOptions = {}): void {
-    this.router.on(method, path, () => undefined, { op, maxBodyBytes: options.maxBodyBytes ?? this.options.maxBodyBytes } satisfies Registered);
+    this.router.on(method, path, () => undefined, { op, maxBodyBytes: options.maxBodyBytes ?? this.options.maxBodyBytes, scopesCaller: options.scopesCaller === true } satisfies Registered);
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, target: RequestTarget): Promise<void> {
@@ -88,12 +90,14 @@ export class LambdaApiSurface implements Surface {
       let principal: Principal | undefined;
       if (this.options.authenticator) {
         principal = this.options.authenticator.authenticate({ req, rawPath: target.rawPath, rawQuery: target.rawQuery, body }, ['lambda']);
-        principals.set(req, principal);
+        setPrincipal(req, principal);
       }
       const params: Record<string, string> = {};
       for (const [k, v] of Object.entries(found.params)) if (v !== undefined) params[k] = v;
       // The operation runs as its caller: the registry shows it only its own tenant's functions.
-      await runAs(principal, () => registered.op(req, res, params, new URLSearchParams(target.rawQuery), requestId));
+      const query = new URLSearchParams(target.rawQuery);
+      if (registered.scopesCaller) await registered.op(req, res, params, query, requestId);
+      else await runAs(principal, () => registered.op(req, res, params, query, requestId));
     } catch (err) {
       if (res.headersSent) {
         res.destroy();
