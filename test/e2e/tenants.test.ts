@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { GetFunctionCommand, LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import { readCredentialsFile } from '../../src/auth/credentials-file.js';
 import { RequestSigner } from '../../src/cli/signer.js';
+import { fromPackageRoot } from '../../src/shared/paths.js';
 import { CLI, fixture, startPlatform } from '../support/platform.js';
 
 type Run = { code: number | null; stdout: string; stderr: string };
@@ -99,6 +100,50 @@ test('a key sees and invokes only its tenant\'s functions; admin keys manage key
     assert.match(last.stderr, /last admin key/);
     const badTenant = await cliAs(p.url, admin, ['keys', 'create', '--tenant', 'Not Valid']);
     assert.match(badTenant.stderr, /tenant: must be 1-63 lowercase letters/);
+  } finally {
+    await p.cleanup();
+  }
+});
+
+test('model endpoints (OIP, KServe V1): a key finds only its own tenant\'s models, signed inference after signed inference', async () => {
+  const p = await startPlatform({ auth: true });
+  try {
+    const admin = { MODELFN_HOME: p.dataDir };
+    const made = await cliAs(p.url, admin, ['keys', 'create', '--tenant', 'team-m', '--json']);
+    assert.equal(made.code, 0, made.stderr);
+    const owner = JSON.parse(made.stdout) as { accessKeyId: string; secretAccessKey: string };
+    const other = JSON.parse((await cliAs(p.url, admin, ['keys', 'create', '--tenant', 'team-o', '--json'])).stdout) as { accessKeyId: string; secretAccessKey: string };
+    const deployed = await cliAs(p.url, { MODELFN_ACCESS_KEY_ID: owner.accessKeyId, MODELFN_SECRET_ACCESS_KEY: owner.secretAccessKey }, ['deploy', fromPackageRoot('examples', 'iris-joblib', 'model.joblib')]);
+    assert.equal(deployed.code, 0, deployed.stderr);
+    const as = async (key: { accessKeyId: string; secretAccessKey: string }, method: string, path: string, body?: string) => {
+      const url = new URL(path, p.url);
+      const bytes = body === undefined ? undefined : Buffer.from(body);
+      const headers = await new RequestSigner(key, 'us-east-1', 'lambda').sign(method, url, { 'content-type': 'application/json' }, bytes);
+      const res = await fetch(url, { method, body: bytes, headers: { 'content-type': 'application/json', ...headers } });
+      return { status: res.status, text: await res.text() };
+    };
+    const infer = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP64', data: [5.1, 3.5, 1.4, 0.2] }] });
+    const predict = JSON.stringify({ instances: [[5.1, 3.5, 1.4, 0.2]] });
+    // Several rounds, the owner's and the other tenant's calls at once: each is answered as its own caller.
+    for (let round = 0; round < 3; round++) {
+      const [mine, theirs, mineV1, theirsV1, theirsMeta, theirsStats] = await Promise.all([
+        as(owner, 'POST', '/v2/models/iris-joblib/infer', infer),
+        as(other, 'POST', '/v2/models/iris-joblib/infer', infer),
+        as(owner, 'POST', '/v1/models/iris-joblib:predict', predict),
+        as(other, 'POST', '/v1/models/iris-joblib:predict', predict),
+        as(other, 'GET', '/v2/models/iris-joblib'),
+        as(other, 'GET', '/v2/models/stats'),
+      ]);
+      assert.equal(mine.status, 200, mine.text);
+      assert.equal(mineV1.status, 200, mineV1.text);
+      assert.equal(theirs.status, 404, theirs.text);
+      assert.equal(theirsV1.status, 404, theirsV1.text);
+      assert.equal(theirsMeta.status, 404, theirsMeta.text);
+      assert.equal(theirsStats.status, 200, theirsStats.text);
+      assert.ok(!theirsStats.text.includes('iris-joblib'), theirsStats.text);
+    }
+    const ownStats = await as(owner, 'GET', '/v2/models/stats');
+    assert.ok(ownStats.text.includes('iris-joblib'), ownStats.text);
   } finally {
     await p.cleanup();
   }

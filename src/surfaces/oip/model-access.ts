@@ -1,4 +1,6 @@
 import type { ServerResponse } from 'node:http';
+import type { Principal } from '../../auth/access-keys.js';
+import { runAs } from '../../auth/principal-context.js';
 import { ModelInputError } from '../../models/codecs/errors.js';
 import { stringifyJson } from '../../models/codecs/json.js';
 import type { ModelSignature } from '../../models/codecs/signature.js';
@@ -18,8 +20,13 @@ export interface ModelTarget {
   readonly signature: ModelSignature;
 }
 
-export function resolveModel(registry: Registry, name: string, version: string | undefined): ModelTarget {
-  const resolution = registry.resolve(name, version);
+/**
+ * The model as `caller` may see it (another tenant's model does not exist for it). Only this
+ * lookup runs as the caller, not the inference after it: while a caller's storage is on, Node
+ * tracks every promise of the process (auth/principal-context.ts).
+ */
+export function resolveModel(registry: Registry, name: string, version: string | undefined, caller: Principal | undefined): ModelTarget {
+  const resolution = runAs(caller, () => registry.resolve(name, version));
   const signature = modelOf(resolution);
   if (!signature) throw new ModelfnError('FUNCTION_NOT_FOUND', `model ${name} not found: function ${name} is not a model function (runtime "model")`);
   return { resolution, signature };

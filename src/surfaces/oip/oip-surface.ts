@@ -31,7 +31,8 @@ export interface OipSurfaceOptions {
 }
 
 type Params = Record<string, string>;
-type Handler = (req: IncomingMessage, res: ServerResponse, params: Params, requestId: string) => Promise<void>;
+/** caller: who signed the request (undefined without authentication); handlers look up what it may see as it. */
+type Handler = (req: IncomingMessage, res: ServerResponse, params: Params, requestId: string, caller: Principal | undefined) => Promise<void>;
 
 const METHODS: HTTPMethod[] = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD'];
 
@@ -50,12 +51,12 @@ export class OipSurface implements Surface {
     this.on('GET', '/v2', async (_req, res) => this.serverMetadata(res));
     this.on('GET', '/v2/health/live', async (_req, res) => empty(res, 200));
     this.on('GET', '/v2/health/ready', async (_req, res) => empty(res, options.accepting() ? 200 : 503));
-    this.on('GET', '/v2/models/stats', async (_req, res) => sendModelJson(res, 200, this.allStats()));
+    this.on('GET', '/v2/models/stats', async (_req, res, _p, _id, caller) => sendModelJson(res, 200, this.allStats(caller)));
     for (const base of ['/v2/models/:name', '/v2/models/:name/versions/:version']) {
-      this.on('GET', base, async (_req, res, p) => this.modelMetadata(res, p));
-      this.on('GET', `${base}/ready`, async (_req, res, p) => this.modelReady(res, p));
-      this.on('POST', `${base}/infer`, (req, res, p, id) => this.infer(req, res, p, id));
-      this.on('GET', `${base}/stats`, async (_req, res, p) => this.modelStats(res, p));
+      this.on('GET', base, async (_req, res, p, _id, caller) => this.modelMetadata(res, p, caller));
+      this.on('GET', `${base}/ready`, async (_req, res, p, _id, caller) => this.modelReady(res, p, caller));
+      this.on('POST', `${base}/infer`, (req, res, p, id, caller) => this.infer(req, res, p, id, caller));
+      this.on('GET', `${base}/stats`, async (_req, res, p, _id, caller) => this.modelStats(res, p, caller));
     }
   }
 
@@ -76,7 +77,7 @@ export class OipSurface implements Surface {
       }
       const params: Params = {};
       for (const [k, v] of Object.entries(found.params)) if (v !== undefined) params[k] = v;
-      await runAs(principal, () => (found.store as Handler)(req, res, params, requestId));
+      await (found.store as Handler)(req, res, params, requestId, principal);
     } catch (err) {
       sendModelError(res, err, requestId);
     }
@@ -90,19 +91,19 @@ export class OipSurface implements Surface {
     sendModelJson(res, 200, { name: 'modelfn', version: this.options.version, extensions: ['statistics'] });
   }
 
-  private modelMetadata(res: ServerResponse, p: Params): void {
-    const target = resolveModel(this.options.registry, p.name!, p.version);
+  private modelMetadata(res: ServerResponse, p: Params, caller: Principal | undefined): void {
+    const target = resolveModel(this.options.registry, p.name!, p.version, caller);
     sendModelJson(res, 200, modelMetadata(p.name!, versionsOf(target), target.signature));
   }
 
   /** Ready = deployed and loadable (checked at deploy); 404 for an unknown model. */
-  private modelReady(res: ServerResponse, p: Params): void {
-    resolveModel(this.options.registry, p.name!, p.version);
+  private modelReady(res: ServerResponse, p: Params, caller: Principal | undefined): void {
+    resolveModel(this.options.registry, p.name!, p.version, caller);
     empty(res, this.options.accepting() ? 200 : 503);
   }
 
-  private async infer(req: IncomingMessage, res: ServerResponse, p: Params, requestId: string): Promise<void> {
-    const target = resolveModel(this.options.registry, p.name!, p.version);
+  private async infer(req: IncomingMessage, res: ServerResponse, p: Params, requestId: string, caller: Principal | undefined): Promise<void> {
+    const target = resolveModel(this.options.registry, p.name!, p.version, caller);
     const body = parseModelBody(await readBody(req, this.options.maxRequestBytes));
     const oip = parseInferRequest(body);
     const request = validateRequest(target.signature, oip.inputs, oip.outputs);
@@ -111,13 +112,13 @@ export class OipSurface implements Surface {
     sendModelJson(res, 200, inferResponse(p.name!, target.resolution.config.version, oip.id, outputs), { 'x-request-id': requestId });
   }
 
-  private modelStats(res: ServerResponse, p: Params): void {
-    const target = resolveModel(this.options.registry, p.name!, p.version);
+  private modelStats(res: ServerResponse, p: Params, caller: Principal | undefined): void {
+    const target = resolveModel(this.options.registry, p.name!, p.version, caller);
     sendModelJson(res, 200, statisticsResponse(this.options.models.stats.forFunction(p.name!, p.version === undefined ? undefined : target.resolution.config.version)));
   }
 
-  private allStats(): unknown {
-    const names = this.options.registry.list().filter((doc) => doc.latest.runtime === 'model').map((doc) => doc.name);
+  private allStats(caller: Principal | undefined): unknown {
+    const names = runAs(caller, () => this.options.registry.list()).filter((doc) => doc.latest.runtime === 'model').map((doc) => doc.name);
     return statisticsResponse(names.flatMap((n) => this.options.models.stats.forFunction(n)));
   }
 }

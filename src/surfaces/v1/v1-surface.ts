@@ -14,7 +14,7 @@ import { readBody } from '../../server/http/body.js';
 import type { RequestTarget } from '../../server/http/request-url.js';
 import type { Surface } from '../../server/surface.js';
 import type { SigV4Authenticator } from '../../auth/authenticator.js';
-import { runAs } from '../../auth/principal-context.js';
+import type { Principal } from '../../auth/access-keys.js';
 import { parseModelBody, resolveModel, sendModelError, sendModelJson, versionsOf } from '../oip/model-access.js';
 
 export interface V1SurfaceOptions {
@@ -54,25 +54,26 @@ export class V1Surface implements Surface {
       if (this.options.authenticator) {
         const body = await readBody(req, this.options.maxRequestBytes);
         const principal = this.options.authenticator.authenticate({ req, rawPath: target.rawPath, rawQuery: target.rawQuery, body }, ['lambda', 'execute-api']);
-        return await runAs(principal, () => this.serve(req, res, target, requestId));
+        return await this.serve(req, res, target, requestId, principal);
       }
-      await this.serve(req, res, target, requestId);
+      await this.serve(req, res, target, requestId, undefined);
     } catch (err) {
       sendModelError(res, err, requestId);
     }
   }
 
-  private async serve(req: IncomingMessage, res: ServerResponse, target: RequestTarget, requestId: string): Promise<void> {
+  /** caller: who signed the request; only the model's lookup runs as it (model-access.ts says why). */
+  private async serve(req: IncomingMessage, res: ServerResponse, target: RequestTarget, requestId: string, caller: Principal | undefined): Promise<void> {
     const path = parsePath(target.rawPath);
     const method = req.method ?? 'GET';
     if (!path) throw new ModelfnError('RESOURCE_NOT_FOUND', `no KServe V1 endpoint matches ${method} ${target.rawPath}`);
     if (path.verb !== undefined) {
       if (path.verb !== 'predict') throw new ModelfnError('RESOURCE_NOT_FOUND', `:${path.verb} is not supported (modelfn serves :predict)`);
       if (method !== 'POST') throw notAllowed(method, target.rawPath, 'POST');
-      return await this.predict(req, res, path, new URLSearchParams(target.rawQuery), requestId);
+      return await this.predict(req, res, path, new URLSearchParams(target.rawQuery), requestId, caller);
     }
     if (method !== 'GET' && method !== 'HEAD') throw notAllowed(method, target.rawPath, 'GET, HEAD');
-    const model = resolveModel(this.options.registry, path.name, path.version);
+    const model = resolveModel(this.options.registry, path.name, path.version, caller);
     if (path.metadata) {
       return sendModelJson(res, 200, { model_spec: { name: path.name, version: model.resolution.config.version }, metadata: modelMetadata(path.name, versionsOf(model), model.signature) });
     }
@@ -83,8 +84,8 @@ export class V1Surface implements Surface {
     });
   }
 
-  private async predict(req: IncomingMessage, res: ServerResponse, path: V1Path, query: URLSearchParams, requestId: string): Promise<void> {
-    const model = resolveModel(this.options.registry, path.name, path.version);
+  private async predict(req: IncomingMessage, res: ServerResponse, path: V1Path, query: URLSearchParams, requestId: string, caller: Principal | undefined): Promise<void> {
+    const model = resolveModel(this.options.registry, path.name, path.version, caller);
     const body = parseModelBody(await readBody(req, this.options.maxRequestBytes));
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ModelInputError('the request must be a JSON object with "instances" or "inputs"');
     const b = body as Record<string, unknown>;
