@@ -197,3 +197,25 @@ test('a 3-server NATS cluster with 3 replicas: nodes on different servers share 
     for (const s of servers) await s.cleanup();
   }
 });
+
+test('a node started while JetStream elects new leaders (one of three NATS servers just killed) waits for them, then joins and serves', async (t) => {
+  if (!need(t, requirements.natsServer)) return;
+  const servers = await startNatsCluster(3);
+  const nodes: RunningPlatform[] = [];
+  try {
+    const env = { ...FAST, MODELFN_CLUSTER_REPLICAS: '3' };
+    nodes.push(await startPlatform({ args: ['--cluster', servers.map((s) => s.url).join(',')], env }));
+    await mustDeploy(nodes[0]!.url, 'slow', fixture('functions', 'slow'));
+    await servers[0]!.kill();
+    // Before, such a node exited after one JetStream request timed out (5.5 s); each step of its
+    // start now waits up to a minute for JetStream (connection.ts START_BUDGET_MS).
+    const startedAt = Date.now();
+    const late = await startPlatform({ args: ['--cluster', `${servers[1]!.url},${servers[2]!.url}`], env, startTimeoutMs: 180_000 });
+    nodes.push(late);
+    t.diagnostic(`the late node was up after ${Date.now() - startedAt} ms`);
+    await eventually(async () => (await invoke(late.url, 'slow', { ms: 1 })).status === 200, 60_000, 'the function deployed before on the late node');
+  } finally {
+    for (const n of nodes) await n.cleanup();
+    for (const s of servers) await s.cleanup();
+  }
+});

@@ -38,6 +38,8 @@ export interface StartOptions {
    * (test/e2e/sandbox-*.test.ts) run every runtime sandboxed.
    */
   readonly sandbox?: boolean;
+  /** How long the platform may take to come up (default 20 s). */
+  readonly startTimeoutMs?: number;
 }
 
 /** Start a real platform process on a free port with its own data directory. */
@@ -55,7 +57,8 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
   proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`platform did not start in 20 s:\n${out}`)), 20_000);
+    const limitMs = options.startTimeoutMs ?? 20_000;
+    const timer = setTimeout(() => reject(new Error(`platform did not start in ${limitMs / 1000} s:\n${out}`)), limitMs);
     const check = () => {
       const m = /modelfn is up at (http:\/\/\S+)/.exec(out);
       if (m) {

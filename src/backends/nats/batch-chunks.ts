@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType } from 'nats';
 import type { JsMsg, KV, ObjectStore } from 'nats';
 import type { NatsContext, KvWatch } from './connection.js';
-import { apiErrorCode, bytesOf, isCasConflict, jsonOf, kvEntries, openKv, openObjectStore, publishDurably, watchKv } from './connection.js';
+import { bytesOf, ensureStream, isCasConflict, jsonOf, kvEntries, openKv, openObjectStore, publishDurably, watchKv } from './connection.js';
 import { token, untoken } from './names.js';
 
 const STREAM = 'MODELFN_BATCH';
@@ -39,12 +39,7 @@ export class NatsBatchChunks {
   ) {}
 
   static async open(ctx: NatsContext, leaseMs: number): Promise<NatsBatchChunks> {
-    try {
-      await ctx.jsm.streams.info(STREAM);
-    } catch (err) {
-      if (apiErrorCode(err) !== 10059 && !/stream not found/i.test((err as Error).message)) throw err;
-      await ctx.jsm.streams.add({ name: STREAM, subjects: ['modelfn.batch.*'], retention: RetentionPolicy.Workqueue, storage: StorageType.File, num_replicas: ctx.replicas });
-    }
+    await ensureStream(ctx, { name: STREAM, subjects: ['modelfn.batch.*'], retention: RetentionPolicy.Workqueue, storage: StorageType.File, num_replicas: ctx.replicas });
     const [kv, os] = await Promise.all([openKv(ctx, 'modelfn_batch'), openObjectStore(ctx, 'modelfn_batch_results')]);
     return new NatsBatchChunks(ctx, kv, os, leaseMs);
   }

@@ -1,5 +1,5 @@
 import { ErrorCode, KvWatchInclude, connect } from 'nats';
-import type { JetStreamClient, JetStreamManager, JetStreamPublishOptions, PubAck, KV, KvEntry, NatsConnection, ObjectStore, QueuedIterator } from 'nats';
+import type { ConsumerConfig, JetStreamClient, JetStreamManager, JetStreamPublishOptions, PubAck, KV, KvEntry, NatsConnection, ObjectStore, QueuedIterator, StreamConfig } from 'nats';
 
 /** One node's connection to the NATS cluster, shared by every NATS backend of that node. */
 export interface NatsContext {
@@ -36,31 +36,73 @@ export async function connectNats(options: NatsConnectOptions): Promise<NatsCont
     maxPingOut: 2,
     timeout: options.timeoutMs ?? 10_000,
   });
-  // A JetStream call that gets no answer in 5 s fails (a leader election takes about 2 s).
-  return { nc, js: nc.jetstream({ timeout: 5_000 }), jsm: await nc.jetstreamManager({ timeout: 5_000 }), replicas: options.replicas };
+  // A JetStream call that gets no answer in 5 s fails (a leader election takes about 2 s). A node
+  // started while JetStream elects its leaders waits for them instead of failing to start; one
+  // whose server has no JetStream at all (no responders) fails at once.
+  const jsm = await retryTransient({ nc }, () => nc.jetstreamManager({ timeout: 5_000 }), START_BUDGET_MS, isElectionOrTimeout);
+  return { nc, js: nc.jetstream({ timeout: 5_000 }), jsm, replicas: options.replicas };
 }
+
+/**
+ * How long each step of opening what a node needs (the JetStream API, streams, buckets, their
+ * first reads, watches) rides out JetStream not being ready: a leader election, servers still
+ * recovering their streams after a restart. A node started right after one of three NATS servers
+ * was killed came up 16-47 s later (2 cores, four runs); before, it exited after 5.5 s.
+ */
+export const START_BUDGET_MS = 60_000;
 
 /** A KV bucket, created with these settings when it does not exist yet. */
 export function openKv(ctx: NatsContext, bucket: string, options: { history?: number; ttlMs?: number; direct?: boolean } = {}): Promise<KV> {
-  return ctx.js.views.kv(bucket, {
+  const settings = {
     replicas: ctx.replicas,
     history: options.history ?? 1,
     ...(options.ttlMs ? { ttl: options.ttlMs } : {}),
     // Direct gets may be answered by a replica that is behind; compare-and-set buckets read the leader.
     allow_direct: options.direct ?? false,
-  });
+  };
+  return retryTransient(ctx, () => ctx.js.views.kv(bucket, settings), START_BUDGET_MS);
 }
 
 export function openObjectStore(ctx: NatsContext, bucket: string): Promise<ObjectStore> {
-  return ctx.js.views.os(bucket, { replicas: ctx.replicas });
+  return retryTransient(ctx, () => ctx.js.views.os(bucket, { replicas: ctx.replicas }), START_BUDGET_MS);
 }
 
-/** Every live (not deleted) entry whose key matches `filter`. */
-export async function kvEntries(kv: KV, filter: string): Promise<KvEntry[]> {
-  const keys: string[] = [];
-  for await (const key of await kv.keys(filter)) keys.push(key);
-  const entries = await Promise.all(keys.map((k) => kv.get(k)));
-  return entries.filter((e): e is KvEntry => e !== null && e.operation === 'PUT');
+/**
+ * A stream, added with `config` when it does not exist yet (by this node, or by another one at the
+ * same moment), riding out a leader election like the buckets.
+ */
+export function ensureStream(ctx: NatsContext, config: Partial<StreamConfig> & { readonly name: string }): Promise<void> {
+  return retryTransient(ctx, async () => {
+    try {
+      await ctx.jsm.streams.info(config.name);
+      return;
+    } catch (err) {
+      if (apiErrorCode(err) !== 10059 && !/stream not found/i.test((err as Error).message)) throw err;
+    }
+    try {
+      await ctx.jsm.streams.add(config);
+    } catch (err) {
+      if (apiErrorCode(err) !== 10058) throw err; // stream name already in use: another node added it
+    }
+  }, START_BUDGET_MS);
+}
+
+/** A durable consumer, added (or left as it is, when it exists with this configuration), riding out a leader election. */
+export async function ensureConsumer(ctx: NatsContext, stream: string, config: Partial<ConsumerConfig>): Promise<void> {
+  await retryTransient(ctx, () => ctx.jsm.consumers.add(stream, config), START_BUDGET_MS);
+}
+
+/**
+ * Every live (not deleted) entry whose key matches `filter`. A read, so it rides out a leader
+ * election: nodes read their buckets this way as they start.
+ */
+export function kvEntries(kv: KV, filter: string): Promise<KvEntry[]> {
+  return retryTransient(undefined, async () => {
+    const keys: string[] = [];
+    for await (const key of await kv.keys(filter)) keys.push(key);
+    const entries = await Promise.all(keys.map((k) => kv.get(k)));
+    return entries.filter((e): e is KvEntry => e !== null && e.operation === 'PUT');
+  }, START_BUDGET_MS);
 }
 
 /** Stops a watch; `reopen` restarts it from the last revision seen (a watch that went quiet). */
@@ -75,7 +117,8 @@ export type KvWatch = (() => void) & { reopen(): void };
  * with a NATS server; the client's own stall detection takes several idle heartbeats).
  */
 export async function watchKv(kv: KV, filter: string, onEntry: (entry: KvEntry) => void, ctx?: NatsContext, probeMs = 2000): Promise<KvWatch> {
-  const status = await kv.status();
+  // Opened at a node's start too, when JetStream may still be electing its leaders.
+  const status = await retryTransient(ctx, () => kv.status(), START_BUDGET_MS);
   let last = status.streamInfo.state.last_seq;
   let stopped = false;
   let iter: QueuedIterator<KvEntry> | undefined;
@@ -98,7 +141,7 @@ export async function watchKv(kv: KV, filter: string, onEntry: (entry: KvEntry) 
       /* the watch failed: opened again below */
     }
   };
-  let current = await open();
+  let current = await retryTransient(ctx, open, START_BUDGET_MS);
   void (async () => {
     for (;;) {
       await consume(current);
@@ -163,22 +206,42 @@ export function publishDurably(ctx: NatsContext, subject: string, data: Uint8Arr
  * right after a reconnect the server answers "no responders" until it has recovered its streams,
  * and a call may time out while a new stream leader is chosen.
  */
-export async function retryTransient<T>(ctx: NatsContext, call: () => Promise<T>, budgetMs = 10_000): Promise<T> {
+export async function retryTransient<T>(ctx: { readonly nc: NatsConnection } | undefined, call: () => Promise<T>, budgetMs = 10_000, retryable: (err: unknown) => boolean = isTransient): Promise<T> {
   const deadline = Date.now() + budgetMs;
   for (let attempt = 0; ; attempt++) {
     try {
       return await call();
     } catch (err) {
-      if (!isTransient(err) || Date.now() >= deadline || ctx.nc.isClosed()) throw err;
+      if (!retryable(err) || Date.now() >= deadline || ctx?.nc.isClosed() === true) throw err;
       await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
     }
   }
 }
 
-/** Errors that go away by themselves: no JetStream responder yet, a request timeout, a reconnect in progress. */
+/**
+ * A leader election's errors (isTransient's API errors) and timeouts, and nothing else: a server
+ * without JetStream (no responders, or its "not enabled" API error) is not waited for.
+ */
+export function isElectionOrTimeout(err: unknown): boolean {
+  const api = apiErrorCode(err);
+  if (api !== undefined) return ELECTION_ERRORS.has(api);
+  const code = (err as { code?: string } | undefined)?.code;
+  return code === ErrorCode.Timeout || code === ErrorCode.JetStream408RequestTimeout || code === ErrorCode.Disconnect;
+}
+
+/** JetStream API errors of a leader election: "temporarily unavailable", "cluster can not handle request". */
+const ELECTION_ERRORS = new Set([10008, 10009]);
+
+/**
+ * Errors that go away by themselves: no JetStream responder yet, a request timeout, a reconnect in
+ * progress, and the JetStream API's own "temporarily unavailable" (10008) and "cluster can not
+ * handle request" (10009, no leader yet) of a leader election.
+ */
 export function isTransient(err: unknown): boolean {
   const code = (err as { code?: string } | undefined)?.code;
-  return code === ErrorCode.NoResponders || code === ErrorCode.Timeout || code === ErrorCode.JetStream408RequestTimeout || code === ErrorCode.Disconnect;
+  if (code === ErrorCode.NoResponders || code === ErrorCode.Timeout || code === ErrorCode.JetStream408RequestTimeout || code === ErrorCode.Disconnect) return true;
+  const api = apiErrorCode(err);
+  return api !== undefined && ELECTION_ERRORS.has(api);
 }
 
 /** The JetStream API error code ("wrong last sequence" and friends) of a failed call. */

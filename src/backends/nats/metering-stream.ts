@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType } from 'nats';
 import type { UsageRow } from '../../telemetry/metering/usage.js';
 import type { NatsContext } from './connection.js';
-import { apiErrorCode, jsonOf } from './connection.js';
+import { ensureConsumer, ensureStream, jsonOf } from './connection.js';
 import { NAMES } from './names.js';
 
 /**
@@ -22,19 +22,14 @@ export class NatsMeteringStream {
   ) {}
 
   static async open(ctx: NatsContext, options: { nodeId: string; retentionDays: number }): Promise<NatsMeteringStream> {
-    try {
-      await ctx.jsm.streams.info(NAMES.meteringStream);
-    } catch (err) {
-      if (apiErrorCode(err) !== 10059 && !/stream not found/i.test((err as Error).message)) throw err;
-      await ctx.jsm.streams.add({
-        name: NAMES.meteringStream,
-        subjects: [NAMES.meteringSubject],
-        retention: RetentionPolicy.Limits,
-        storage: StorageType.File,
-        num_replicas: ctx.replicas,
-        max_age: options.retentionDays * 86_400_000 * 1_000_000,
-      });
-    }
+    await ensureStream(ctx, {
+      name: NAMES.meteringStream,
+      subjects: [NAMES.meteringSubject],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      num_replicas: ctx.replicas,
+      max_age: options.retentionDays * 86_400_000 * 1_000_000,
+    });
     return new NatsMeteringStream(ctx, options.nodeId);
   }
 
@@ -51,7 +46,7 @@ export class NatsMeteringStream {
   /** Apply every node's rows to this node's store, from where this node's consumer left off. */
   async replicate(store: { write(rows: readonly UsageRow[]): void }): Promise<void> {
     const durable = `meter-${this.nodeId}`;
-    await this.ctx.jsm.consumers.add(NAMES.meteringStream, { durable_name: durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: 30_000_000_000 });
+    await ensureConsumer(this.ctx, NAMES.meteringStream, { durable_name: durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: 30_000_000_000 });
     this.loop = (async () => {
       while (!this.stopped) {
         try {

@@ -3,7 +3,7 @@ import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, headers } from 
 import type { MsgHdrs } from 'nats';
 import type { OutgoingMessage, StoredMessage } from '../../events/queue.js';
 import type { NatsContext } from './connection.js';
-import { apiErrorCode } from './connection.js';
+import { ensureConsumer, ensureStream } from './connection.js';
 import { NAMES } from './names.js';
 
 /** Consumer names of a queue stream: ready messages, and messages sent with a delay. */
@@ -18,21 +18,16 @@ export const LATER = 'later';
  */
 export async function ensureQueueStream(ctx: NatsContext, queue: string, leaseWindowMs: number): Promise<void> {
   const stream = NAMES.queueStream(queue);
-  try {
-    await ctx.jsm.streams.info(stream);
-  } catch (err) {
-    if (apiErrorCode(err) !== 10059 && !/stream not found/i.test((err as Error).message)) throw err;
-    await ctx.jsm.streams.add({
-      name: stream,
-      subjects: [NAMES.queueSubject(queue, 'ready'), NAMES.queueSubject(queue, 'later')],
-      retention: RetentionPolicy.Workqueue,
-      storage: StorageType.File,
-      num_replicas: ctx.replicas,
-      duplicate_window: 120_000_000_000,
-    });
-  }
+  await ensureStream(ctx, {
+    name: stream,
+    subjects: [NAMES.queueSubject(queue, 'ready'), NAMES.queueSubject(queue, 'later')],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    num_replicas: ctx.replicas,
+    duplicate_window: 120_000_000_000,
+  });
   for (const [name, part] of [[READY, 'ready'], [LATER, 'later']] as const) {
-    await ctx.jsm.consumers.add(stream, {
+    await ensureConsumer(ctx, stream, {
       durable_name: name,
       filter_subject: NAMES.queueSubject(queue, part),
       ack_policy: AckPolicy.Explicit,
