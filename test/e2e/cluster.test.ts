@@ -213,3 +213,26 @@ test('batch jobs: chunks run on every node; a node killed mid-job gives its chun
     await c.cleanup();
   }
 });
+
+test('a NATS server without JetStream is reported at once, in words, with a non-zero exit', async (t) => {
+  if (!need(t, requirements.natsServer)) return;
+  const nats = await startNats({ jetstream: false });
+  const dataDir = await mkdtemp(join(tmpdir(), 'modelfn-nojs-'));
+  try {
+    const started = Date.now();
+    const run = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const proc = spawn(process.execPath, [CLI, 'up', '--port', '0', '--data-dir', dataDir, '--auth', 'none', '--sandbox', 'none', '--cluster', nats.url], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
+      proc.once('exit', (code) => resolve({ code, out }));
+    });
+    assert.equal(run.code, 2, run.out);
+    assert.match(run.out, /--cluster: the NATS server at \S+ has no JetStream; start nats-server with JetStream on/);
+    assert.doesNotMatch(run.out, /\n\s+at /, 'no stack trace');
+    assert.ok(Date.now() - started < 15_000, `reported after ${Date.now() - started} ms`);
+  } finally {
+    await nats.cleanup();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});

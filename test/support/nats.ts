@@ -47,6 +47,8 @@ interface ServerPlan {
   readonly port: number;
   readonly clusterPort?: number;
   readonly routes?: readonly number[];
+  /** Off: a server without JetStream (a misconfiguration modelfn must report). Default on. */
+  readonly jetstream: boolean;
 }
 
 /**
@@ -66,7 +68,7 @@ export async function startNats(plan?: Partial<ServerPlan>): Promise<NatsServer>
     `server_name: ${name}`,
     `listen: ${host}:${port}`,
     'max_payload: 8MB',
-    `jetstream { store_dir: "${join(storeDir, 'js')}" }`,
+    ...(plan?.jetstream === false ? [] : [`jetstream { store_dir: "${join(storeDir, 'js')}" }`]),
   ];
   if (plan?.clusterPort !== undefined) {
     const routes = (plan.routes ?? []).map((p) => `nats-route://127.0.0.1:${p}`).join(', ');

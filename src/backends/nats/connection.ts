@@ -1,4 +1,5 @@
 import { ErrorCode, KvWatchInclude, connect } from 'nats';
+import { ModelfnError } from '../../shared/errors.js';
 import type { ConsumerConfig, JetStreamClient, JetStreamManager, JetStreamPublishOptions, PubAck, KV, KvEntry, NatsConnection, ObjectStore, QueuedIterator, StreamConfig } from 'nats';
 
 /** One node's connection to the NATS cluster, shared by every NATS backend of that node. */
@@ -39,7 +40,16 @@ export async function connectNats(options: NatsConnectOptions): Promise<NatsCont
   // A JetStream call that gets no answer in 5 s fails (a leader election takes about 2 s). A node
   // started while JetStream elects its leaders waits for them instead of failing to start; one
   // whose server has no JetStream at all (no responders) fails at once.
-  const jsm = await retryTransient({ nc }, () => nc.jetstreamManager({ timeout: 5_000 }), START_BUDGET_MS, isElectionOrTimeout);
+  let jsm: JetStreamManager;
+  try {
+    jsm = await retryTransient({ nc }, () => nc.jetstreamManager({ timeout: 5_000 }), START_BUDGET_MS, isElectionOrTimeout);
+  } catch (err) {
+    await nc.close().catch(() => undefined);
+    if ((err as { code?: string }).code === ErrorCode.NoResponders && apiErrorCode(err) === undefined) {
+      throw new ModelfnError('INVALID_PARAMETER', `--cluster: the NATS server at ${nc.getServer()} has no JetStream; start nats-server with JetStream on (-js, or jetstream {} in its configuration)`);
+    }
+    throw err;
+  }
   return { nc, js: nc.jetstream({ timeout: 5_000 }), jsm, replicas: options.replicas };
 }
 
