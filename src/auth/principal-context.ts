@@ -14,10 +14,10 @@ let open = 0;
 /**
  * Run fn as the principal: what it calls, and every await and callback that follows from it, see
  * that caller. An AsyncLocalStorage carries it, and on Node 20 one that is enabled has Node track
- * every promise and async resource of the process, the public routes' too: 4.5-5.6 µs more per
- * routed request on the request thread, from the first signed call on, forever (A/B runs and
+ * every promise and async resource of the process, the public routes' too: 2.1-5.6 µs more per
+ * routed request on the request thread, from the first signed call on, forever (two A/B runs and
  * `npm run bench core`). So the storage is switched off again whenever no signed call is in
- * flight. Code that a signed call left running after it finished (fire and forget) then runs as
+ * flight, and the surfaces run only their lookups as the caller, not a call's whole run. Code that a signed call left running after it finished (fire and forget) then runs as
  * the platform, as all background work does.
  */
 export function runAs<T>(principal: Principal | undefined, fn: () => T): T {
