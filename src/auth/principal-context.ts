@@ -17,7 +17,8 @@ let open = 0;
  * every promise and async resource of the process, the public routes' too: 2.1-5.6 µs more per
  * routed request on the request thread, from the first signed call on, forever (two A/B runs and
  * `npm run bench core`). So the storage is switched off again whenever no signed call is in
- * flight, and the surfaces run only their lookups as the caller, not a call's whole run. Code that a signed call left running after it finished (fire and forget) then runs as
+ * flight, and the call paths (routes, function URLs, Invoke, the model protocols) run only their
+ * lookups as the caller, not the whole call. Code that a signed call left running after it finished (fire and forget) then runs as
  * the platform, as all background work does.
  */
 export function runAs<T>(principal: Principal | undefined, fn: () => T): T {
