@@ -18,8 +18,8 @@ let open = 0;
  * routed request on the request thread, from the first signed call on, forever (two A/B runs and
  * `npm run bench core`). So the storage is switched off again whenever no signed call is in
  * flight, and the call paths (routes, function URLs, Invoke, the model protocols) run only their
- * lookups as the caller, not the whole call. Code that a signed call left running after it finished (fire and forget) then runs as
- * the platform, as all background work does.
+ * lookups as the caller, not the whole call. Code that a signed call left running after it
+ * finished (fire and forget) then runs as the platform, as all background work does.
  */
 export function runAs<T>(principal: Principal | undefined, fn: () => T): T {
   if (!principal) return fn();
