@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { KV } from 'nats';
 import type { NatsContext } from '../backends/nats/connection.js';
 import type { KvWatch } from '../backends/nats/connection.js';
-import { bytesOf, jsonOf, kvEntries, openKv, watchKv } from '../backends/nats/connection.js';
+import { START_BUDGET_MS, bytesOf, jsonOf, kvEntries, openKv, watchKv } from '../backends/nats/connection.js';
 import { NAMES } from '../backends/nats/names.js';
 
 export interface NodeInfo {
@@ -60,7 +60,7 @@ export class Membership extends EventEmitter {
       else m.lost(e.key.slice('node.'.length));
     }, ctx);
     const now = m.now();
-    for (const e of await kvEntries(kv, 'node.>')) {
+    for (const e of await kvEntries(kv, 'node.>', START_BUDGET_MS)) {
       if (now - e.created.getTime() < options.deadAfterMs) m.heard(jsonOf<NodeInfo>(e.value));
     }
     m.lastHeard = m.now();

@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType } from 'nats';
 import type { JsMsg, KV, ObjectStore } from 'nats';
 import type { NatsContext, KvWatch } from './connection.js';
-import { bytesOf, ensureStream, isCasConflict, jsonOf, kvEntries, openKv, openObjectStore, publishDurably, watchKv } from './connection.js';
+import { START_BUDGET_MS, bytesOf, ensureStream, isCasConflict, jsonOf, kvEntries, openKv, openObjectStore, publishDurably, watchKv } from './connection.js';
 import { token, untoken } from './names.js';
 
 const STREAM = 'MODELFN_BATCH';
@@ -65,7 +65,7 @@ export class NatsBatchChunks {
   /** Active jobs now and as they come and go. */
   async watch(onJob: (state: BatchJobState) => void, onGone: (id: string) => void): Promise<KvWatch> {
     const w = await watchKv(this.kv, 'job.>', (e) => (e.operation === 'PUT' ? onJob(jsonOf<BatchJobState>(e.value)) : onGone(untoken(e.key.slice(4)))), this.ctx);
-    for (const e of await kvEntries(this.kv, 'job.>')) onJob(jsonOf<BatchJobState>(e.value));
+    for (const e of await kvEntries(this.kv, 'job.>', START_BUDGET_MS)) onJob(jsonOf<BatchJobState>(e.value));
     return w;
   }
 

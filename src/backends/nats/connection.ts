@@ -103,16 +103,17 @@ export async function ensureConsumer(ctx: NatsContext, stream: string, config: P
 }
 
 /**
- * Every live (not deleted) entry whose key matches `filter`. A read, so it rides out a leader
- * election: nodes read their buckets this way as they start.
+ * Every live (not deleted) entry whose key matches `filter`. A read, so it is retried through a
+ * leader election for `budgetMs`: the default for reads that answer an API call, START_BUDGET_MS
+ * for those a starting node makes.
  */
-export function kvEntries(kv: KV, filter: string): Promise<KvEntry[]> {
+export function kvEntries(kv: KV, filter: string, budgetMs = 10_000): Promise<KvEntry[]> {
   return retryTransient(undefined, async () => {
     const keys: string[] = [];
     for await (const key of await kv.keys(filter)) keys.push(key);
     const entries = await Promise.all(keys.map((k) => kv.get(k)));
     return entries.filter((e): e is KvEntry => e !== null && e.operation === 'PUT');
-  }, START_BUDGET_MS);
+  }, budgetMs);
 }
 
 /** Stops a watch; `reopen` restarts it from the last revision seen (a watch that went quiet). */

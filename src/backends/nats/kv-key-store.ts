@@ -2,7 +2,7 @@ import type { KV } from 'nats';
 import type { AccessKey, KeyStore } from '../../auth/access-keys.js';
 import { generateKeyPair } from '../sqlite/key-store.js';
 import type { NatsContext } from './connection.js';
-import { bytesOf, jsonOf, kvEntries, openKv, watchKv } from './connection.js';
+import { START_BUDGET_MS, bytesOf, jsonOf, kvEntries, openKv, watchKv } from './connection.js';
 import { NAMES, token } from './names.js';
 
 /**
@@ -27,7 +27,7 @@ export class NatsKeyStore implements KeyStore {
         store.keys.set(key.accessKeyId, key);
       }
     }, ctx);
-    for (const e of await kvEntries(store.kv, '>')) {
+    for (const e of await kvEntries(store.kv, '>', START_BUDGET_MS)) {
       const key = jsonOf<AccessKey>(e.value);
       store.keys.set(key.accessKeyId, key);
     }

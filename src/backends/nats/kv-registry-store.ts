@@ -5,7 +5,7 @@ import type { RegistryChange, RegistryStore } from '../../registry/store.js';
 import type { FunctionDocument, StoredDocument } from '../../registry/types.js';
 import { routeKey } from '../../registry/types.js';
 import type { NatsContext } from './connection.js';
-import { bytesOf, isCasConflict, jsonOf, kvEntries, openKv, watchKv } from './connection.js';
+import { START_BUDGET_MS, bytesOf, isCasConflict, jsonOf, kvEntries, openKv, watchKv } from './connection.js';
 import { NAMES, token, untoken } from './names.js';
 
 interface RouteClaim {
@@ -54,7 +54,8 @@ export class NatsRegistryStore implements RegistryStore {
   }
 
   async list(): Promise<StoredDocument[]> {
-    const entries = await kvEntries(this.kv, 'fn.>');
+    // Read once, by the registry as the node starts (it keeps its own view after).
+    const entries = await kvEntries(this.kv, 'fn.>', START_BUDGET_MS);
     return entries.map((e) => ({ doc: jsonOf<FunctionDocument>(e.value), revision: e.revision })).sort((a, b) => a.doc.name.localeCompare(b.doc.name));
   }
 

@@ -12,7 +12,7 @@ import type {
   StoredMessage,
 } from '../../events/queue.js';
 import type { NatsContext } from './connection.js';
-import { bytesOf, jsonOf, kvEntries, openKv, publishDurably, retryTransient, watchKv } from './connection.js';
+import { START_BUDGET_MS, bytesOf, jsonOf, kvEntries, openKv, publishDurably, retryTransient, watchKv } from './connection.js';
 import { NAMES, token, untoken } from './names.js';
 import { QueueLeases } from './queue-leases.js';
 import type { MessageMeta } from './queue-messages.js';
@@ -74,7 +74,7 @@ export class NatsMessageQueue implements MessageQueue {
       if (e.operation === 'PUT') q.configs.set(name, q.toInfo(name, jsonOf<StoredConfig>(e.value)));
       else q.configs.delete(name);
     }, ctx);
-    for (const e of await kvEntries(kv, '>')) q.configs.set(untoken(e.key), q.toInfo(untoken(e.key), jsonOf<StoredConfig>(e.value)));
+    for (const e of await kvEntries(kv, '>', START_BUDGET_MS)) q.configs.set(untoken(e.key), q.toInfo(untoken(e.key), jsonOf<StoredConfig>(e.value)));
     q.sentSub = ctx.nc.subscribe(NAMES.queueSent, { callback: (err, m) => !err && q.emit(Buffer.from(m.data).toString('utf8'), false) });
     q.leases.serve();
     return q;
