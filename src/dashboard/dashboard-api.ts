@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { currentPrincipal, runAs } from '../auth/principal-context.js';
+import { runAs } from '../auth/principal-context.js';
 import type { Principal } from '../auth/access-keys.js';
 import { functionArn } from '../registry/arn.js';
 import type { Registry } from '../registry/registry.js';
@@ -41,7 +41,7 @@ export class DashboardApi {
     if (req.method !== 'GET') throw new ModelfnError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on /ui/api${path}`);
     const headers = { 'cache-control': 'no-store' };
     if (path === '/overview') return sendJson(res, 200, this.overview(principal), headers);
-    if (path === '/events') return this.events(req, res);
+    if (path === '/events') return this.events(req, res, principal ?? undefined);
     if (path === '/cost') return sendJson(res, 200, this.cost(query), headers);
     const m = /^\/functions\/([A-Za-z0-9_-]{1,140})(\/series|\/invocations|\/logs)?$/.exec(path);
     if (m) {
@@ -104,12 +104,15 @@ export class DashboardApi {
     return functionView(doc, counts, functionArn(this.data.registry.account, name), this.data.scheduler.keepAliveStatus(name, doc.scaling));
   }
 
-  private async events(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * The live stream, open as long as the page is. Its events arrive outside the request: they are
+   * filtered by the tenant of the stream's caller, given here (the surface does not run the stream
+   * as its caller: an open dashboard would keep the caller's storage on, principal-context.ts).
+   */
+  private async events(req: IncomingMessage, res: ServerResponse, principal: Principal | undefined): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
     res.write(`retry: 2000\n\n`);
     const untrack = trackStream(res);
-    // Events arrive outside the request: filter them by the tenant of the stream's caller.
-    const principal = currentPrincipal();
     const visible = (name: string) => principal === undefined || principal.admin || runAs(principal, () => this.data.registry.get(name) !== undefined);
     const onTick = (t: number, points: Record<string, LivePoint>) => {
       const mine = principal === undefined || principal.admin ? points : Object.fromEntries(Object.entries(points).filter(([name]) => visible(name)));

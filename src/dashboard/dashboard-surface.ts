@@ -78,8 +78,12 @@ export class DashboardSurface implements Surface {
       if (path === '/ui/api/session' && method === 'GET') return this.session(req, res);
       if (path.startsWith('/ui/api/')) {
         const principal = this.authenticate(req);
+        const apiPath = path.slice('/ui/api'.length);
+        const query = new URLSearchParams(target.rawQuery);
+        // The live stream filters by its caller itself, for as long as the page is open.
+        if (apiPath === '/events') return await this.api.handle(req, res, apiPath, query, principal);
         // The dashboard shows a tenant's key only its tenant's functions, like the API does.
-        return await runAs(principal ?? undefined, () => this.api.handle(req, res, path.slice('/ui/api'.length), new URLSearchParams(target.rawQuery), principal));
+        return await runAs(principal ?? undefined, () => this.api.handle(req, res, apiPath, query, principal));
       }
       throw new ModelfnError('RESOURCE_NOT_FOUND', `nothing at ${path}`);
     } catch (err) {

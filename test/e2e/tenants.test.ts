@@ -148,3 +148,50 @@ test('model endpoints (OIP, KServe V1): a key finds only its own tenant\'s model
     await p.cleanup();
   }
 });
+
+test('the dashboard\'s live stream shows a tenant\'s key only its own functions', async () => {
+  const p = await startPlatform({ auth: true });
+  try {
+    const admin = { MODELFN_HOME: p.dataDir };
+    const keyOf = async (tenant: string) => {
+      const made = await cliAs(p.url, admin, ['keys', 'create', '--tenant', tenant, '--json']);
+      assert.equal(made.code, 0, made.stderr);
+      const key = JSON.parse(made.stdout) as { accessKeyId: string; secretAccessKey: string };
+      return { key, env: { MODELFN_ACCESS_KEY_ID: key.accessKeyId, MODELFN_SECRET_ACCESS_KEY: key.secretAccessKey } };
+    };
+    const a = await keyOf('team-live-a');
+    const b = await keyOf('team-live-b');
+    const login = await fetch(`${p.url}/ui/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(a.key) });
+    assert.equal(login.status, 200, await login.clone().text());
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const stream = new AbortController();
+    const res = await fetch(`${p.url}/ui/api/events`, { headers: { cookie }, signal: stream.signal });
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    let text = '';
+    const until = async (what: RegExp, ms: number) => {
+      const deadline = Date.now() + ms;
+      while (!what.test(text)) {
+        const left = deadline - Date.now();
+        if (left <= 0) assert.fail(`the stream did not show ${what} in ${ms} ms:\n${text}`);
+        const chunk = await Promise.race([reader.read(), new Promise<undefined>((r) => setTimeout(() => r(undefined), left))]);
+        if (chunk === undefined || chunk.done) continue;
+        text += Buffer.from(chunk.value).toString();
+      }
+    };
+    try {
+      // Another tenant's deploy and calls first, then this tenant's: the stream shows only these.
+      assert.equal((await cliAs(p.url, b.env, ['deploy', fixture('functions', 'echo'), '--name', 'live-b'])).code, 0);
+      assert.equal((await cliAs(p.url, b.env, ['invoke', 'live-b'])).code, 0);
+      assert.equal((await cliAs(p.url, a.env, ['deploy', fixture('functions', 'echo'), '--name', 'live-a'])).code, 0);
+      assert.equal((await cliAs(p.url, a.env, ['invoke', 'live-a'])).code, 0);
+      await until(/event: functions\ndata: \{"name":"live-a"/, 20_000);
+      await until(/event: tick\ndata: [^\n]*"live-a"/, 20_000);
+      assert.doesNotMatch(text, /live-b/, 'nothing of the other tenant');
+    } finally {
+      stream.abort();
+    }
+  } finally {
+    await p.cleanup();
+  }
+});
