@@ -45,12 +45,19 @@ export interface EndpointOptions {
   readonly public?: boolean;
   /** The largest body the endpoint takes (read once, covered by the signature). */
   readonly maxBodyBytes?: number;
+  /**
+   * The endpoint runs as its caller (runAs with adminPrincipalOf(req)) only for its lookups, not
+   * through all its awaits: a stream that stays open (logs -f) would keep the caller's storage on,
+   * and Node then tracks every promise of the process (principal-context.ts).
+   */
+  readonly scopesCaller?: boolean;
 }
 
 interface Endpoint {
   readonly handler: Handler;
   readonly public: boolean;
   readonly maxBodyBytes: number;
+  readonly scopesCaller: boolean;
 }
 
 const principals = new WeakMap<IncomingMessage, Principal>();
@@ -82,7 +89,7 @@ export class AdminSurface implements Surface {
     this.on('GET', '/_modelfn/v1/functions/:name', async (_req, res, p) => this.getFunction(res, p.name!));
     this.on('PUT', '/_modelfn/v1/functions/:name', (req, res, p) => this.deploy(req, res, p.name!));
     this.on('DELETE', '/_modelfn/v1/functions/:name', (_req, res, p) => this.remove(res, p.name!));
-    this.on('GET', '/_modelfn/v1/functions/:name/logs', (req, res, p, q) => this.logs(req, res, p.name!, q));
+    this.on('GET', '/_modelfn/v1/functions/:name/logs', (req, res, p, q) => this.logs(req, res, p.name!, q), { scopesCaller: true });
     this.on('GET', '/_modelfn/v1/functions/:name/cold-starts', async (_req, res, p) => this.coldStarts(res, p.name!));
     this.on('GET', '/_modelfn/v1/routes', async (_req, res) => this.routes(res));
     this.on('GET', '/_modelfn/v1/stem-cells', async (_req, res) => sendJson(res, 200, this.deps.stemCells?.() ?? { enabled: false, budgetMb: 0, usedMb: 0, runtimes: [] }));
@@ -91,7 +98,7 @@ export class AdminSurface implements Surface {
 
   /** Add an endpoint; it is authenticated here (SigV4) unless it is public. */
   on(method: HTTPMethod, path: string, handler: Handler, options: EndpointOptions = {}): void {
-    this.router.on(method, path, () => undefined, { handler, public: options.public ?? false, maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024 } satisfies Endpoint);
+    this.router.on(method, path, () => undefined, { handler, public: options.public ?? false, maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024, scopesCaller: options.scopesCaller === true } satisfies Endpoint);
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, target: RequestTarget): Promise<void> {
@@ -114,7 +121,9 @@ export class AdminSurface implements Surface {
       }
       const params: Record<string, string> = {};
       for (const [k, v] of Object.entries(found.params)) if (v !== undefined) params[k] = v;
-      await runAs(principal, () => endpoint.handler(req, res, params, new URLSearchParams(target.rawQuery)));
+      const query = new URLSearchParams(target.rawQuery);
+      if (endpoint.scopesCaller) await endpoint.handler(req, res, params, query);
+      else await runAs(principal, () => endpoint.handler(req, res, params, query));
     } catch (err) {
       const error = toModelfnError(err);
       if (error.details.close === true) closeAfterResponse(res);
@@ -182,7 +191,9 @@ export class AdminSurface implements Surface {
   }
 
   private async logs(req: IncomingMessage, res: ServerResponse, name: string, query: URLSearchParams): Promise<void> {
-    if (!this.deps.registry.get(name)) throw notFound(name);
+    // As its caller: another tenant's function does not exist for it. The logs (and a follow,
+    // open as long as the client stays) are read as the platform.
+    if (!runAs(adminPrincipalOf(req), () => this.deps.registry.get(name))) throw notFound(name);
     await streamLogs(this.deps.logs, req, res, name, query);
   }
 
