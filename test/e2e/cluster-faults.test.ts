@@ -153,15 +153,34 @@ test('a NATS server restart: nodes keep serving warm functions, reconnect, and c
   }
 });
 
-test('a 3-server NATS cluster with 3 replicas: nodes on different servers share everything; losing one NATS server changes nothing', async (t) => {
-  if (!need(t, requirements.natsServer)) return;
+/**
+ * A 3-server NATS cluster whose streams and buckets keep 3 replicas, and the modelfn nodes a test
+ * starts on it (`start` with the servers' URLs); `cleanup` stops them all.
+ */
+async function replicatedCluster() {
   const servers = await startNatsCluster(3);
   const nodes: RunningPlatform[] = [];
+  return {
+    servers,
+    async start(urls: readonly string[], options: { startTimeoutMs?: number } = {}): Promise<RunningPlatform> {
+      const node = await startPlatform({ args: ['--cluster', urls.join(',')], env: { ...FAST, MODELFN_CLUSTER_REPLICAS: '3' }, ...options });
+      nodes.push(node);
+      return node;
+    },
+    async cleanup(): Promise<void> {
+      for (const n of nodes) await n.cleanup();
+      for (const s of servers) await s.cleanup();
+    },
+  };
+}
+
+test('a 3-server NATS cluster with 3 replicas: nodes on different servers share everything; losing one NATS server changes nothing', async (t) => {
+  if (!need(t, requirements.natsServer)) return;
+  const c = await replicatedCluster();
+  const { servers } = c;
   try {
-    const env = { ...FAST, MODELFN_CLUSTER_REPLICAS: '3' };
-    nodes.push(await startPlatform({ args: ['--cluster', servers.map((s) => s.url).join(',')], env }));
-    nodes.push(await startPlatform({ args: ['--cluster', servers[2]!.url], env }));
-    const [a, b] = nodes as [RunningPlatform, RunningPlatform];
+    const a = await c.start(servers.map((s) => s.url));
+    const b = await c.start([servers[2]!.url]);
     await mustDeploy(a.url, 'slow', fixture('functions', 'slow'));
     await eventually(async () => (await invoke(b.url, 'slow', { ms: 1 })).status === 200, 5000, 'the function on the node of another server');
     await servers[0]!.kill();
@@ -193,29 +212,25 @@ test('a 3-server NATS cluster with 3 replicas: nodes on different servers share 
     }
     t.diagnostic(`both nodes see each other after ${Date.now() - membersAt} ms`);
   } finally {
-    for (const n of nodes) await n.cleanup();
-    for (const s of servers) await s.cleanup();
+    await c.cleanup();
   }
 });
 
 test('a node started while JetStream elects new leaders (one of three NATS servers just killed) waits for them, then joins and serves', async (t) => {
   if (!need(t, requirements.natsServer)) return;
-  const servers = await startNatsCluster(3);
-  const nodes: RunningPlatform[] = [];
+  const c = await replicatedCluster();
+  const { servers } = c;
   try {
-    const env = { ...FAST, MODELFN_CLUSTER_REPLICAS: '3' };
-    nodes.push(await startPlatform({ args: ['--cluster', servers.map((s) => s.url).join(',')], env }));
-    await mustDeploy(nodes[0]!.url, 'slow', fixture('functions', 'slow'));
+    const first = await c.start(servers.map((s) => s.url));
+    await mustDeploy(first.url, 'slow', fixture('functions', 'slow'));
     await servers[0]!.kill();
     // Before, such a node exited after one JetStream request timed out (5.5 s); each step of its
     // start now waits up to a minute for JetStream (connection.ts START_BUDGET_MS).
     const startedAt = Date.now();
-    const late = await startPlatform({ args: ['--cluster', `${servers[1]!.url},${servers[2]!.url}`], env, startTimeoutMs: 180_000 });
-    nodes.push(late);
+    const late = await c.start([servers[1]!.url, servers[2]!.url], { startTimeoutMs: 180_000 });
     t.diagnostic(`the late node was up after ${Date.now() - startedAt} ms`);
     await eventually(async () => (await invoke(late.url, 'slow', { ms: 1 })).status === 200, 60_000, 'the function deployed before on the late node');
   } finally {
-    for (const n of nodes) await n.cleanup();
-    for (const s of servers) await s.cleanup();
+    await c.cleanup();
   }
 });

@@ -22,19 +22,21 @@ function cliAs(url: string, env: Record<string, string>, args: string[]): Promis
   });
 }
 
+/** An access key of `tenant`, made with the platform's admin key, and the environment that signs with it. */
+async function newKey(url: string, admin: Record<string, string>, tenant: string) {
+  const made = await cliAs(url, admin, ['keys', 'create', '--tenant', tenant, '--json']);
+  assert.equal(made.code, 0, made.stderr);
+  const key = JSON.parse(made.stdout) as { accessKeyId: string; secretAccessKey: string; tenant: string };
+  assert.equal(key.tenant, tenant);
+  return { key, env: { MODELFN_ACCESS_KEY_ID: key.accessKeyId, MODELFN_SECRET_ACCESS_KEY: key.secretAccessKey } };
+}
+
 test('a key sees and invokes only its tenant\'s functions; admin keys manage keys and see everything', async () => {
   const p = await startPlatform({ auth: true });
   try {
     const admin = { MODELFN_HOME: p.dataDir };
-    const newKey = async (tenant: string, extra: string[] = []) => {
-      const made = await cliAs(p.url, admin, ['keys', 'create', '--tenant', tenant, '--json', ...extra]);
-      assert.equal(made.code, 0, made.stderr);
-      const key = JSON.parse(made.stdout) as { accessKeyId: string; secretAccessKey: string; tenant: string };
-      assert.equal(key.tenant, tenant);
-      return { key, env: { MODELFN_ACCESS_KEY_ID: key.accessKeyId, MODELFN_SECRET_ACCESS_KEY: key.secretAccessKey } };
-    };
-    const a = await newKey('team-a');
-    const b = await newKey('team-b');
+    const a = await newKey(p.url, admin, 'team-a');
+    const b = await newKey(p.url, admin, 'team-b');
 
     assert.equal((await cliAs(p.url, a.env, ['deploy', fixture('functions', 'echo'), '--name', 'a-fn'])).code, 0);
     const bDeploy = await cliAs(p.url, b.env, ['deploy', fixture('functions', 'echo'), '--name', 'b-fn', '--route', 'POST /b-secure', '--route-auth', 'aws_iam']);
@@ -109,11 +111,10 @@ test('model endpoints (OIP, KServe V1): a key finds only its own tenant\'s model
   const p = await startPlatform({ auth: true });
   try {
     const admin = { MODELFN_HOME: p.dataDir };
-    const made = await cliAs(p.url, admin, ['keys', 'create', '--tenant', 'team-m', '--json']);
-    assert.equal(made.code, 0, made.stderr);
-    const owner = JSON.parse(made.stdout) as { accessKeyId: string; secretAccessKey: string };
-    const other = JSON.parse((await cliAs(p.url, admin, ['keys', 'create', '--tenant', 'team-o', '--json'])).stdout) as { accessKeyId: string; secretAccessKey: string };
-    const deployed = await cliAs(p.url, { MODELFN_ACCESS_KEY_ID: owner.accessKeyId, MODELFN_SECRET_ACCESS_KEY: owner.secretAccessKey }, ['deploy', fromPackageRoot('examples', 'iris-joblib', 'model.joblib')]);
+    const ownerKey = await newKey(p.url, admin, 'team-m');
+    const owner = ownerKey.key;
+    const other = (await newKey(p.url, admin, 'team-o')).key;
+    const deployed = await cliAs(p.url, ownerKey.env, ['deploy', fromPackageRoot('examples', 'iris-joblib', 'model.joblib')]);
     assert.equal(deployed.code, 0, deployed.stderr);
     const as = async (key: { accessKeyId: string; secretAccessKey: string }, method: string, path: string, body?: string) => {
       const url = new URL(path, p.url);
@@ -153,14 +154,8 @@ test('the dashboard\'s live stream shows a tenant\'s key only its own functions'
   const p = await startPlatform({ auth: true });
   try {
     const admin = { MODELFN_HOME: p.dataDir };
-    const keyOf = async (tenant: string) => {
-      const made = await cliAs(p.url, admin, ['keys', 'create', '--tenant', tenant, '--json']);
-      assert.equal(made.code, 0, made.stderr);
-      const key = JSON.parse(made.stdout) as { accessKeyId: string; secretAccessKey: string };
-      return { key, env: { MODELFN_ACCESS_KEY_ID: key.accessKeyId, MODELFN_SECRET_ACCESS_KEY: key.secretAccessKey } };
-    };
-    const a = await keyOf('team-live-a');
-    const b = await keyOf('team-live-b');
+    const a = await newKey(p.url, admin, 'team-live-a');
+    const b = await newKey(p.url, admin, 'team-live-b');
     const login = await fetch(`${p.url}/ui/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(a.key) });
     assert.equal(login.status, 200, await login.clone().text());
     const cookie = login.headers.get('set-cookie')!.split(';')[0]!;

@@ -61,6 +61,9 @@ export async function connectNats(options: NatsConnectOptions): Promise<NatsCont
  */
 export const START_BUDGET_MS = 60_000;
 
+/** How long a call that answers a request rides out the same (a client is waiting on it). */
+export const CALL_BUDGET_MS = 10_000;
+
 /** A KV bucket, created with these settings when it does not exist yet. */
 export function openKv(ctx: NatsContext, bucket: string, options: { history?: number; ttlMs?: number; direct?: boolean } = {}): Promise<KV> {
   const settings = {
@@ -79,9 +82,9 @@ export function openObjectStore(ctx: NatsContext, bucket: string): Promise<Objec
 
 /**
  * A stream, added with `config` when it does not exist yet (by this node, or by another one at the
- * same moment), riding out a leader election like the buckets.
+ * same moment), riding out a leader election for `budgetMs` (a node's start, by default).
  */
-export function ensureStream(ctx: NatsContext, config: Partial<StreamConfig> & { readonly name: string }): Promise<void> {
+export function ensureStream(ctx: NatsContext, config: Partial<StreamConfig> & { readonly name: string }, budgetMs = START_BUDGET_MS): Promise<void> {
   return retryTransient(ctx, async () => {
     try {
       await ctx.jsm.streams.info(config.name);
@@ -94,20 +97,20 @@ export function ensureStream(ctx: NatsContext, config: Partial<StreamConfig> & {
     } catch (err) {
       if (apiErrorCode(err) !== 10058) throw err; // stream name already in use: another node added it
     }
-  }, START_BUDGET_MS);
+  }, budgetMs);
 }
 
-/** A durable consumer, added (or left as it is, when it exists with this configuration), riding out a leader election. */
-export async function ensureConsumer(ctx: NatsContext, stream: string, config: Partial<ConsumerConfig>): Promise<void> {
-  await retryTransient(ctx, () => ctx.jsm.consumers.add(stream, config), START_BUDGET_MS);
+/** A durable consumer, added (or left as it is, when it exists with this configuration), riding out a leader election like ensureStream. */
+export async function ensureConsumer(ctx: NatsContext, stream: string, config: Partial<ConsumerConfig>, budgetMs = START_BUDGET_MS): Promise<void> {
+  await retryTransient(ctx, () => ctx.jsm.consumers.add(stream, config), budgetMs);
 }
 
 /**
  * Every live (not deleted) entry whose key matches `filter`. A read, so it is retried through a
- * leader election for `budgetMs`: the default for reads that answer an API call, START_BUDGET_MS
- * for those a starting node makes.
+ * leader election for `budgetMs`: CALL_BUDGET_MS for reads that answer an API call,
+ * START_BUDGET_MS for those a starting node makes.
  */
-export function kvEntries(kv: KV, filter: string, budgetMs = 10_000): Promise<KvEntry[]> {
+export function kvEntries(kv: KV, filter: string, budgetMs = CALL_BUDGET_MS): Promise<KvEntry[]> {
   return retryTransient(undefined, async () => {
     const keys: string[] = [];
     for await (const key of await kv.keys(filter)) keys.push(key);
@@ -208,7 +211,7 @@ export async function watchKv(kv: KV, filter: string, onEntry: (entry: KvEntry) 
  * `retryTransient`); callers that must not store a message twice pass a `msgID`, which the stream
  * deduplicates.
  */
-export function publishDurably(ctx: NatsContext, subject: string, data: Uint8Array | undefined, options: Partial<JetStreamPublishOptions> = {}, budgetMs = 10_000): Promise<PubAck> {
+export function publishDurably(ctx: NatsContext, subject: string, data: Uint8Array | undefined, options: Partial<JetStreamPublishOptions> = {}, budgetMs = CALL_BUDGET_MS): Promise<PubAck> {
   return retryTransient(ctx, () => ctx.js.publish(subject, data, options), budgetMs);
 }
 
@@ -217,7 +220,7 @@ export function publishDurably(ctx: NatsContext, subject: string, data: Uint8Arr
  * right after a reconnect the server answers "no responders" until it has recovered its streams,
  * and a call may time out while a new stream leader is chosen.
  */
-export async function retryTransient<T>(ctx: { readonly nc: NatsConnection } | undefined, call: () => Promise<T>, budgetMs = 10_000, retryable: (err: unknown) => boolean = isTransient): Promise<T> {
+export async function retryTransient<T>(ctx: { readonly nc: NatsConnection } | undefined, call: () => Promise<T>, budgetMs = CALL_BUDGET_MS, retryable: (err: unknown) => boolean = isTransient): Promise<T> {
   const deadline = Date.now() + budgetMs;
   for (let attempt = 0; ; attempt++) {
     try {

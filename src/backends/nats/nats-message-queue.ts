@@ -12,7 +12,7 @@ import type {
   StoredMessage,
 } from '../../events/queue.js';
 import type { NatsContext } from './connection.js';
-import { START_BUDGET_MS, bytesOf, jsonOf, kvEntries, openKv, publishDurably, retryTransient, watchKv } from './connection.js';
+import { CALL_BUDGET_MS, START_BUDGET_MS, bytesOf, jsonOf, kvEntries, openKv, publishDurably, retryTransient, watchKv } from './connection.js';
 import { NAMES, token, untoken } from './names.js';
 import { QueueLeases } from './queue-leases.js';
 import type { MessageMeta } from './queue-messages.js';
@@ -81,7 +81,8 @@ export class NatsMessageQueue implements MessageQueue {
   }
 
   async putQueue(name: string, config: QueueConfig): Promise<QueueInfo> {
-    await retryTransient(this.ctx, () => ensureQueueStream(this.ctx, name, this.windowMs));
+    // Retried inside (each step rides out a leader election), for as long as an API call may wait.
+    await ensureQueueStream(this.ctx, name, this.windowMs, CALL_BUDGET_MS);
     const existing = await retryTransient(this.ctx, () => this.kv.get(token(name)));
     const createdAt = existing?.operation === 'PUT' ? jsonOf<StoredConfig>(existing.value).createdAt : this.now();
     await retryTransient(this.ctx, () => this.kv.put(token(name), bytesOf({ config, createdAt } satisfies StoredConfig)));

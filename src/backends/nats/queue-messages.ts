@@ -16,7 +16,7 @@ export const LATER = 'later';
  * consumer per subject whose AckWait is the lease window: a message leased by a node that dies
  * comes back to every other node after at most that long.
  */
-export async function ensureQueueStream(ctx: NatsContext, queue: string, leaseWindowMs: number): Promise<void> {
+export async function ensureQueueStream(ctx: NatsContext, queue: string, leaseWindowMs: number, budgetMs: number): Promise<void> {
   const stream = NAMES.queueStream(queue);
   await ensureStream(ctx, {
     name: stream,
@@ -25,7 +25,7 @@ export async function ensureQueueStream(ctx: NatsContext, queue: string, leaseWi
     storage: StorageType.File,
     num_replicas: ctx.replicas,
     duplicate_window: 120_000_000_000,
-  });
+  }, budgetMs);
   for (const [name, part] of [[READY, 'ready'], [LATER, 'later']] as const) {
     await ensureConsumer(ctx, stream, {
       durable_name: name,
@@ -35,7 +35,7 @@ export async function ensureQueueStream(ctx: NatsContext, queue: string, leaseWi
       ack_wait: leaseWindowMs * 1_000_000,
       max_deliver: -1,
       max_ack_pending: 100_000,
-    });
+    }, budgetMs);
   }
 }
 
