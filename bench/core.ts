@@ -93,8 +93,8 @@ async function warmThroughput(connections: number, seconds: number, rounds: numb
   // The same platform with instances under the default OS scheduling class: what SCHED_BATCH buys.
   const normal = await startPlatform({}, ['--instance-scheduling', 'normal']);
   // The same platform with authentication on, as `modelfn up` runs by default, deployed with a
-  // signed call: the caller's identity then follows each signed request through its awaits
-  // (AsyncLocalStorage), and Node tracks every promise of the process from the first one on.
+  // signed call: a signed call once left Node tracking every promise of the process from then on
+  // (auth/principal-context.ts says why it no longer does); this row keeps that measured.
   const authenticated = await startPlatform({ MODELFN_ACCESS_KEY_ID: ADMIN_KEY.accessKeyId, MODELFN_SECRET_ACCESS_KEY: ADMIN_KEY.secretAccessKey }, ['--auth', 'sigv4']);
   try {
     for (const p of [platform, unpipelined, normal, authenticated]) {
