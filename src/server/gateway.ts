@@ -1,8 +1,10 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { sendJson } from './http/respond.js';
 import { endStreams } from './http/streams.js';
+import { refuseRequest } from './http/refuse-request.js';
 import { matchesPrefix, splitTarget } from './http/request-url.js';
 import type { Surface } from './surface.js';
 
@@ -47,13 +49,7 @@ export class Gateway {
       },
       (req, res) => this.dispatch(req, res),
     );
-    // Idle keep-alive sockets must not hold the process open once we decide to stop.
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-      // As Node's own handler answers: too slow 408, headers too big 431, anything else malformed 400.
-      const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-      else socket.destroy();
-    });
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => refuseRequest(err, socket));
   }
 
   /** Reserved path prefixes (user routes may not use them). */

@@ -1,7 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { zipSync } from 'fflate';
-import { deployZip, fixture, invoke, mustDeploy, startPlatform } from '../support/platform.js';
+import { deployZip, eventually, fixture, invoke, mustDeploy, processVitals, startPlatform } from '../support/platform.js';
 import type { RunningPlatform } from '../support/platform.js';
 
 let p: RunningPlatform;
@@ -133,5 +134,59 @@ test('a malformed HTTP request gets a 400 and the server stays up', async () => 
     socket.on('close', () => resolve(data));
   });
   assert.match(reply, /^HTTP\/1\.1 400/);
+  assert.equal((await invoke(p.url, 'echo')).status, 200);
+});
+
+/** Send a request with a body of `size` bytes as fast as the connection takes it; its status, or the error that ended it. */
+function upload(path: string, headers: Record<string, string>, size: number): Promise<string> {
+  return new Promise((resolve) => {
+    const url = new URL(p.url);
+    const req = httpRequest({ host: url.hostname, port: Number(url.port), method: 'POST', path, agent: false, headers: { ...headers, 'content-length': String(size) } });
+    req.on('error', (err: NodeJS.ErrnoException) => resolve(`error ${err.code ?? err.message}`));
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve(`status ${res.statusCode}`));
+    });
+    const chunk = Buffer.alloc(64 * 1024, 'a');
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < size) {
+        sent += chunk.length;
+        if (!req.write(chunk)) return void req.once('drain', pump);
+      }
+      req.end();
+    };
+    pump();
+  });
+}
+
+test('a request refused before its body (unparsable request line, headers too large) gets its answer, not a reset', async () => {
+  const before = await processVitals(p.proc.pid!);
+  // Node's parser refuses the raw non-ASCII byte in the path and the 20 kB header; the client is
+  // still sending 8 MB. Closed at once, the connection was reset under it (10 of 10 times).
+  for (let i = 0; i < 3; i++) {
+    assert.equal(await upload('/2015-03-31/functions/\u00fc/invocations', { 'content-type': 'application/json' }, 8 * 1024 * 1024), 'status 400');
+    assert.equal(await upload('/echo', { 'x-big': 'a'.repeat(20_000) }, 8 * 1024 * 1024), 'status 431');
+  }
+  // A client that sends a refused request and then neither sends more nor closes is closed by the
+  // platform (the linger ends after 5 s): no descriptor is held.
+  const { connect } = await import('node:net');
+  const url = new URL(p.url);
+  const holder = connect({ port: Number(url.port), host: url.hostname, allowHalfOpen: true });
+  holder.on('error', () => undefined);
+  await new Promise<void>((resolve) => holder.once('connect', () => resolve()));
+  holder.write('POST /\xfc HTTP/1.1\r\nhost: x\r\ncontent-length: 100000\r\n\r\n' + 'a'.repeat(1000), 'latin1');
+  const answer = await new Promise<string>((resolve) => {
+    let data = '';
+    holder.on('data', (c: Buffer) => (data += c.toString('latin1')));
+    holder.once('end', () => resolve(data));
+  });
+  assert.match(answer, /^HTTP\/1\.1 400 /);
+  try {
+    assert.ok((await processVitals(p.proc.pid!)).tcpFds > before.tcpFds, 'the refused connection is held while it lingers');
+    await eventually(async () => (await processVitals(p.proc.pid!)).tcpFds <= before.tcpFds, 10_000, 'the refused connection to be closed');
+  } finally {
+    holder.destroy();
+  }
   assert.equal((await invoke(p.url, 'echo')).status, 200);
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import type { Agent, IncomingHttpHeaders } from 'node:http';
-import { readFile, readdir, readlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { zipSync } from 'fflate';
 import { fromPackageRoot } from '../../src/shared/paths.js';
 import { createHash } from 'node:crypto';
@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { readCredentialsFile } from '../../src/auth/credentials-file.js';
 import { RequestSigner } from '../../src/cli/signer.js';
 import type { Credentials } from '../../src/cli/signer.js';
-import { fixture, startPlatform } from '../support/platform.js';
-import type { RunningPlatform, StartOptions } from '../support/platform.js';
+import { fixture, processVitals, startPlatform } from '../support/platform.js';
+import type { ProcessVitals, RunningPlatform, StartOptions } from '../support/platform.js';
 import { zipDirectory } from '../../src/artifacts/zip-directory.js';
 
 /**
@@ -262,34 +262,9 @@ export function isParserRefusal(res: FuzzResponse): boolean {
   return [400, 408, 431].includes(res.status) && res.body.length === 0 && res.headers.connection === 'close';
 }
 
-/** The platform process's resident memory (kB) and open descriptors. */
-/**
- * The platform's RSS, its open descriptors, and of those its TCP sockets (the listener and the
- * clients' connections). Instances' pipes and channels (unix sockets) come and go as the
- * scheduler starts and reaps instances, which a busy machine makes it do more: what a client
- * leaves behind shows in the TCP count.
- */
-export async function vitals(fp: FuzzPlatform): Promise<{ rssKb: number; fds: number; tcpFds: number }> {
-  const pid = fp.platform.proc.pid!;
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  const names = await readdir(`/proc/${pid}/fd`);
-  const sockets = new Set<string>();
-  for (const name of names) {
-    const link = await readlink(`/proc/${pid}/fd/${name}`).catch(() => '');
-    const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
-    if (inode !== undefined) sockets.add(inode);
-  }
-  let tcpFds = 0;
-  for (const table of ['tcp', 'tcp6']) {
-    const text = await readFile(`/proc/${pid}/net/${table}`, 'utf8').catch(() => '');
-    // Columns: sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...
-    for (const line of text.split('\n').slice(1)) {
-      const inode = line.trim().split(/\s+/)[9];
-      if (inode !== undefined && sockets.has(inode)) tcpFds++;
-    }
-  }
-  return { rssKb, fds: names.length, tcpFds };
+/** The platform's RSS, open descriptors and TCP sockets (support/platform.ts processVitals). */
+export function vitals(fp: FuzzPlatform): Promise<ProcessVitals> {
+  return processVitals(fp.platform.proc.pid!);
 }
 
 /** After a run: alive, serving normal calls on every surface, nothing logged as unhandled. */

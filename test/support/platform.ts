@@ -224,3 +224,38 @@ export async function instancePids(dataDir: string): Promise<number[]> {
   }
   return pids;
 }
+
+export interface ProcessVitals {
+  readonly rssKb: number;
+  readonly fds: number;
+  readonly tcpFds: number;
+}
+
+/**
+ * A process's RSS, its open descriptors, and of those its TCP sockets (the listener and the
+ * clients' connections). Instances' pipes and channels (unix sockets) come and go as the
+ * scheduler starts and reaps instances, which a busy machine makes it do more: what a client
+ * leaves behind shows in the TCP count.
+ */
+export async function processVitals(pid: number): Promise<ProcessVitals> {
+  const { readdir, readFile, readlink } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const names = await readdir(`/proc/${pid}/fd`);
+  const sockets = new Set<string>();
+  for (const name of names) {
+    const link = await readlink(`/proc/${pid}/fd/${name}`).catch(() => '');
+    const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+    if (inode !== undefined) sockets.add(inode);
+  }
+  let tcpFds = 0;
+  for (const table of ['tcp', 'tcp6']) {
+    const text = await readFile(`/proc/${pid}/net/${table}`, 'utf8').catch(() => '');
+    // Columns: sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...
+    for (const line of text.split('\n').slice(1)) {
+      const inode = line.trim().split(/\s+/)[9];
+      if (inode !== undefined && sockets.has(inode)) tcpFds++;
+    }
+  }
+  return { rssKb, fds: names.length, tcpFds };
+}

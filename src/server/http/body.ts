@@ -5,7 +5,7 @@ import { ModelfnError } from '../../shared/errors.js';
  * Past the limit, up to this many bytes are read and thrown away so the client (which is still
  * sending) receives the 413 instead of a reset connection; beyond it the connection is closed.
  */
-const DISCARD_MAX = 64 * 1024 * 1024;
+export const DISCARD_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * Read a request body up to `limit` bytes. An oversized body fails with PAYLOAD_TOO_LARGE without
@@ -30,7 +30,7 @@ const BODY = Symbol('modelfn.body');
 function read(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   const declaredSize = declared === undefined ? undefined : Number(declared);
-  if (declaredSize !== undefined && declaredSize > DISCARD_MAX) {
+  if (declaredSize !== undefined && declaredSize > DISCARD_MAX_BYTES) {
     return Promise.reject(tooLarge(declaredSize, limit, true));
   }
   return new Promise<Buffer>((resolve, reject) => {
@@ -49,7 +49,7 @@ function read(req: IncomingMessage, limit: number): Promise<Buffer> {
       if (over || size > limit) {
         over = true;
         chunks.length = 0;
-        if (size > DISCARD_MAX) fail(true);
+        if (size > DISCARD_MAX_BYTES) fail(true);
         return;
       }
       chunks.push(chunk);
