@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { lingeringClose } from './lingering-close.js';
 
 /** Write a JSON response in one call. */
 export function sendJson(res: ServerResponse, status: number, value: unknown, headers: OutgoingHttpHeaders = {}): void {
@@ -53,9 +54,12 @@ export function endWithBody(res: ServerResponse, body: Buffer | undefined): void
 
 /**
  * After an error answered before the body was read (e.g. 413), close the connection rather than
- * read the rest of a large upload.
+ * read the rest of a large upload. Node closes a `connection: close` response's socket once the
+ * response is written (its destroySoon), under a client that may still be sending: this socket's
+ * close lingers instead, so the client reads the answer rather than a reset (lingering-close.ts).
  */
 export function closeAfterResponse(res: ServerResponse): void {
   res.setHeader('connection', 'close');
-  res.once('finish', () => res.req.socket.destroySoon());
+  const socket = res.req.socket;
+  socket.destroySoon = () => lingeringClose(socket);
 }

@@ -9,7 +9,7 @@ import { modelOf } from '../../models/batching/model-dispatcher.js';
 import type { Registry, Resolution } from '../../registry/registry.js';
 import { ModelfnError, toModelfnError } from '../../shared/errors.js';
 import { parseJsonBody } from '../../shared/json.js';
-import { headerList } from '../../server/http/respond.js';
+import { closeAfterResponse, headerList } from '../../server/http/respond.js';
 
 /**
  * What the model protocols (OIP v2, KServe V1) share: models are model functions addressed by
@@ -65,10 +65,7 @@ export function sendModelError(res: ServerResponse, err: unknown, requestId: str
     return sendModelJson(res, err.errorType === 'Sandbox.Timedout' ? 504 : 500, { error: `the model failed: ${err.message}` }, headers);
   }
   const error = toModelfnError(err);
-  if (error.code === 'PAYLOAD_TOO_LARGE') {
-    res.setHeader('connection', 'close');
-    res.once('finish', () => res.req.socket.destroySoon());
-  }
+  if (error.code === 'PAYLOAD_TOO_LARGE') closeAfterResponse(res);
   if (error.code === 'METHOD_NOT_ALLOWED') headers.allow = String(error.details.allowed);
   sendModelJson(res, error.status, { error: error.kind === 'system' ? 'internal error' : error.message }, headers);
 }
