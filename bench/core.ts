@@ -112,14 +112,19 @@ async function warmThroughput(connections: number, seconds: number, rounds: numb
     const unpipelinedRuns: PlatformRun[] = [];
     const normalRuns: PlatformRun[] = [];
     const authenticatedRuns: PlatformRun[] = [];
-    // Alternate them so that machine noise hits all alike.
+    // Alternate them so that machine noise hits all alike, each round starting one further along
+    // the list: a server always loaded in the same place of a round (the last one, say, after
+    // five loads) would carry what that place costs in every round.
+    const runs: Array<() => Promise<void>> = [
+      async () => void bareRuns.push(await loadMeasured(bare.url, connections, seconds, bare.proc.pid)),
+      async () => void floorRuns.push(await measured(floor, floor.url, connections, seconds)),
+      async () => void fnRuns.push(await measured(platform, `${platform.url}/greet`, connections, seconds)),
+      async () => void unpipelinedRuns.push(await measured(unpipelined, `${unpipelined.url}/greet`, connections, seconds)),
+      async () => void normalRuns.push(await measured(normal, `${normal.url}/greet`, connections, seconds)),
+      async () => void authenticatedRuns.push(await measured(authenticated, `${authenticated.url}/greet`, connections, seconds)),
+    ];
     for (let r = 0; r < rounds; r++) {
-      bareRuns.push(await loadMeasured(bare.url, connections, seconds, bare.proc.pid));
-      floorRuns.push(await measured(floor, floor.url, connections, seconds));
-      fnRuns.push(await measured(platform, `${platform.url}/greet`, connections, seconds));
-      unpipelinedRuns.push(await measured(unpipelined, `${unpipelined.url}/greet`, connections, seconds));
-      normalRuns.push(await measured(normal, `${normal.url}/greet`, connections, seconds));
-      authenticatedRuns.push(await measured(authenticated, `${authenticated.url}/greet`, connections, seconds));
+      for (let i = 0; i < runs.length; i++) await runs[(r + i) % runs.length]!();
     }
     const bareRps = median(bareRuns.map((x) => x.requestsPerSec));
     const fnRps = median(fnRuns.map((x) => x.requestsPerSec));
