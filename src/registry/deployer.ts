@@ -21,6 +21,11 @@ export interface DeployPreconditions {
   readonly revisionId?: string;
 }
 
+export interface DeployOptions extends DeployPreconditions {
+  /** A function created by this deploy starts with these extensions (CreateFunction's Tags); an existing one keeps its own. */
+  readonly initialExtensions?: Readonly<Record<string, unknown>>;
+}
+
 function checkPreconditions(name: string, existing: FunctionDocument | undefined, p: DeployPreconditions): void {
   if (p.mustNotExist && existing) throw new ModelfnError('CONFLICT', `Function already exist: ${name}`);
   if (p.mustExist && !existing) throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${name}`);
@@ -76,7 +81,7 @@ export class Deployer {
    * Preconditions (Lambda's CreateFunction / Update* semantics) are checked inside the
    * compare-and-set, so two racing requests cannot both pass them.
    */
-  async deploy(name: string, spec: DeploySpec, preconditions: DeployPreconditions = {}): Promise<FunctionDocument> {
+  async deploy(name: string, spec: DeploySpec, options: DeployOptions = {}): Promise<FunctionDocument> {
     const runtime = this.runtimes.get(spec.runtime);
     runtime.validate?.({ handler: spec.handler, runtime: spec.runtime, network: sandboxSettings(spec, this.registry.get(name)?.latest).network ?? 'allow' });
     const size = await this.blobs.size(spec.code.sha256);
@@ -91,7 +96,7 @@ export class Deployer {
     }
     const now = new Date(this.clock.now()).toISOString();
     const stored = await this.registry.update(name, (existing) => {
-      checkPreconditions(name, existing, preconditions);
+      checkPreconditions(name, existing, options);
       // Batching: undefined keeps the function's setting (as routes do), null turns it off.
       const batching = !facts?.model ? undefined : spec.batching === undefined ? existing?.latest.batching : (spec.batching ?? undefined);
       // The keep-alive policy likewise: undefined keeps it, null goes back to the platform default.
@@ -123,7 +128,7 @@ export class Deployer {
         aliases: existing?.aliases ?? {},
         routes: spec.routes ?? existing?.routes ?? [],
         scaling: { reservedConcurrency: spec.reservedConcurrency, keepAliveSec: spec.keepAliveSec, ...(keepAlivePolicy ? { keepAlivePolicy } : {}) },
-        extensions: existing?.extensions ?? {},
+        extensions: existing?.extensions ?? options.initialExtensions ?? {},
       };
     });
     return stored!.doc;

@@ -53,7 +53,7 @@ async function code(version: string): Promise<string> {
   return zip;
 }
 
-test('the AWS CLI v2 runs create -> invoke -> update -> publish -> alias -> invoke alias -> delete', async (t) => {
+test('the AWS CLI v2 runs create -> invoke -> update -> publish -> alias -> invoke alias -> tags -> delete', async (t) => {
   if (!need(t, requirements.awscli)) return;
   p = await startPlatform({ auth: true });
   const created = await aws(['lambda', 'create-function', '--function-name', 'cli-fn', '--runtime', 'nodejs20.x', '--role', 'arn:aws:iam::000000000000:role/r', '--handler', 'index.handler', '--zip-file', `fileb://${await code('v1')}`]);
@@ -86,6 +86,24 @@ test('the AWS CLI v2 runs create -> invoke -> update -> publish -> alias -> invo
   assert.deepEqual(JSON.parse(list.stdout).Functions.map((f: { FunctionName: string }) => f.FunctionName), ['cli-fn']);
   const tail = await aws(['lambda', 'invoke', '--function-name', 'cli-fn', '--log-type', 'Tail', out]);
   assert.match(Buffer.from(JSON.parse(tail.stdout).LogResult, 'base64').toString(), /REPORT RequestId/);
+
+  // Tags: on the function's ARN, kept across configuration changes, shown by GetFunction.
+  const arn = 'arn:aws:lambda:us-east-1:000000000000:function:cli-fn';
+  const tagged = await aws(['lambda', 'tag-resource', '--resource', arn, '--tags', 'team=ml,owner=me@example.com']);
+  assert.equal(tagged.code, 0, tagged.stderr);
+  const untagged = await aws(['lambda', 'untag-resource', '--resource', arn, '--tag-keys', 'owner']);
+  assert.equal(untagged.code, 0, untagged.stderr);
+  await aws(['lambda', 'update-function-configuration', '--function-name', 'cli-fn', '--timeout', '9']);
+  assert.deepEqual(JSON.parse((await aws(['lambda', 'list-tags', '--resource', arn])).stdout), { Tags: { team: 'ml' } });
+  assert.deepEqual(JSON.parse((await aws(['lambda', 'get-function', '--function-name', 'cli-fn'])).stdout).Tags, { team: 'ml' });
+  const ofVersion = await aws(['lambda', 'list-tags', '--resource', `${arn}:1`]);
+  assert.match(ofVersion.stderr, /InvalidParameterValueException.*not to a version or alias/);
+  const reserved = await aws(['lambda', 'tag-resource', '--resource', arn, '--tags', 'aws:owner=x']);
+  assert.match(reserved.stderr, /InvalidParameterValueException.*reserved/);
+  const withTags = await aws(['lambda', 'create-function', '--function-name', 'cli-tagged', '--runtime', 'nodejs20.x', '--role', 'arn:aws:iam::000000000000:role/r', '--handler', 'index.handler', '--zip-file', `fileb://${await code('v1')}`, '--tags', '{"cost center":"r and d"}']);
+  assert.equal(withTags.code, 0, withTags.stderr);
+  assert.deepEqual(JSON.parse((await aws(['lambda', 'list-tags', '--resource', 'arn:aws:lambda:us-east-1:000000000000:function:cli-tagged'])).stdout), { Tags: { 'cost center': 'r and d' } });
+  assert.equal((await aws(['lambda', 'delete-function', '--function-name', 'cli-tagged'])).code, 0);
 
   const inUse = await aws(['lambda', 'delete-function', '--function-name', 'cli-fn', '--qualifier', '1']);
   assert.notEqual(inUse.code, 0);

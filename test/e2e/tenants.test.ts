@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { GetFunctionCommand, LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import { GetFunctionCommand, LambdaClient, ListFunctionsCommand, ListTagsCommand, TagResourceCommand } from '@aws-sdk/client-lambda';
 import { readCredentialsFile } from '../../src/auth/credentials-file.js';
 import { RequestSigner } from '../../src/cli/signer.js';
 import { fromPackageRoot } from '../../src/shared/paths.js';
@@ -60,6 +60,12 @@ test('a key sees and invokes only its tenant\'s functions; admin keys manage key
     const sdk = new LambdaClient({ endpoint: p.url, region: 'us-east-1', credentials: a.key, maxAttempts: 1 });
     assert.deepEqual((await sdk.send(new ListFunctionsCommand({}))).Functions?.map((f) => f.FunctionName), ['a-fn']);
     await assert.rejects(sdk.send(new GetFunctionCommand({ FunctionName: 'b-fn' })), (err: any) => err.name === 'ResourceNotFoundException');
+    // Tags likewise: another tenant's function is not found, its own tags are its own.
+    const bArn = 'arn:aws:lambda:us-east-1:000000000000:function:b-fn';
+    await assert.rejects(sdk.send(new TagResourceCommand({ Resource: bArn, Tags: { owner: 'a' } })), (err: any) => err.name === 'ResourceNotFoundException');
+    await assert.rejects(sdk.send(new ListTagsCommand({ Resource: bArn })), (err: any) => err.name === 'ResourceNotFoundException');
+    await sdk.send(new TagResourceCommand({ Resource: 'arn:aws:lambda:us-east-1:000000000000:function:a-fn', Tags: { owner: 'a' } }));
+    assert.deepEqual((await sdk.send(new ListTagsCommand({ Resource: 'arn:aws:lambda:us-east-1:000000000000:function:a-fn' }))).Tags, { owner: 'a' });
     sdk.destroy();
 
     // A signed route admits only keys of its function's tenant.

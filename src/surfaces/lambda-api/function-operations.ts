@@ -14,6 +14,7 @@ import { deleteVersion, publishVersion } from '../../registry/versions.js';
 import type { LambdaApiSurface } from './lambda-api-surface.js';
 import { jsonBody, maxItems } from './request.js';
 import { functionConfiguration, page } from './shapes.js';
+import { parseTags, tagsOf } from './tag-operations.js';
 
 export interface FunctionOperationDeps {
   readonly registry: Registry;
@@ -49,6 +50,7 @@ const createSchema = z
     Environment: environment.optional(),
     PackageType: z.enum(['Zip', 'Image']).optional(),
     Architectures: z.array(z.enum(['x86_64', 'arm64'])).max(1).optional(),
+    Tags: z.unknown().optional(),
   })
   .passthrough();
 
@@ -72,7 +74,7 @@ const updateConfigSchema = z
 
 const publishSchema = z.object({ CodeSha256: z.string().optional(), Description: z.string().max(256).optional(), RevisionId: z.string().optional() }).passthrough();
 
-/** CreateFunction, GetFunction(Configuration), ListFunctions, Update*, DeleteFunction, PublishVersion, ListVersionsByFunction. */
+/** CreateFunction (with its Tags), GetFunction(Configuration), ListFunctions, Update*, DeleteFunction, PublishVersion, ListVersionsByFunction. */
 export function registerFunctionOperations(api: LambdaApiSurface, deps: FunctionOperationDeps): void {
   const { registry, deployer } = deps;
   const account = registry.account;
@@ -152,6 +154,7 @@ export function registerFunctionOperations(api: LambdaApiSurface, deps: Function
       if (body.PackageType === 'Image') throw new ModelfnError('INVALID_PARAMETER', 'PackageType Image is not supported: deploy a Zip package');
       if (!body.Runtime || !body.Handler) throw new ModelfnError('INVALID_PARAMETER', 'Runtime and Handler are required for Zip packages');
       if (registry.get(name)) throw new ModelfnError('CONFLICT', `Function already exist: ${name}`);
+      const tags = body.Tags === undefined ? undefined : parseTags(body.Tags);
       const spec = validated({
         runtime: body.Runtime,
         handler: body.Handler,
@@ -163,7 +166,7 @@ export function registerFunctionOperations(api: LambdaApiSurface, deps: Function
         ...(body.Role !== undefined ? { role: body.Role } : {}),
         code: { sha256: (await deployer.uploadBundle(decodeZip(body.Code.ZipFile))).sha256 },
       });
-      const doc = await deployer.deploy(name, spec, { mustNotExist: true });
+      const doc = await deployer.deploy(name, spec, { mustNotExist: true, ...(tags ? { initialExtensions: { tags } } : {}) });
       if (body.Publish) return reply(res, 201, functionConfiguration(account, (await publish(name, {})).version));
       reply(res, 201, functionConfiguration(account, doc.latest));
     },
@@ -186,6 +189,7 @@ export function registerFunctionOperations(api: LambdaApiSurface, deps: Function
       Configuration: functionConfiguration(account, config),
       Code: { RepositoryType: 'S3', Location: deps.codeLocation(config.codeSha256) },
       ...(doc.scaling.reservedConcurrency !== null ? { Concurrency: { ReservedConcurrentExecutions: doc.scaling.reservedConcurrency } } : {}),
+      ...(Object.keys(tagsOf(doc)).length > 0 ? { Tags: tagsOf(doc) } : {}),
     });
   });
 
