@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { zipDirectory } from '../../src/artifacts/zip-directory.js';
 import { need, requirements } from '../support/requirements.js';
 import { startNats } from '../support/nats.js';
 import { CLI, cli, eventually, fixture, instancePids, invoke, mustDeploy, startPlatform } from '../support/platform.js';
@@ -181,6 +182,34 @@ test('access keys: a key of one node signs requests to every node of the cluster
     assert.equal(ls.code, 0, ls.out);
     const withB = { MODELFN_CREDENTIALS_FILE: join(b.dataDir, 'credentials') };
     assert.equal((await run(a.url, ['ls', '--json'], withB)).code, 0);
+  } finally {
+    await c.cleanup();
+  }
+});
+
+test('Lambda API tags: set on one node with the function, changed on another, seen on both', async (t) => {
+  if (!need(t, requirements.natsServer)) return;
+  const c = await cluster(2);
+  const [a, b] = c.nodes as [RunningPlatform, RunningPlatform];
+  try {
+    const zip = (await zipDirectory(fixture('functions', 'echo'))).toString('base64');
+    const created = await fetch(`${a.url}/2015-03-31/functions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ FunctionName: 'tagged', Runtime: 'nodejs20.x', Role: 'arn:aws:iam::000000000000:role/r', Handler: 'index.handler', Code: { ZipFile: zip }, Tags: { team: 'ml' } }),
+    });
+    assert.equal(created.status, 201, await created.text());
+    const tags = (node: RunningPlatform) => fetch(`${node.url}/2017-03-31/tags/${encodeURIComponent('arn:aws:lambda:us-east-1:000000000000:function:tagged')}`);
+    await eventually(async () => (await tags(b)).status === 200, 10_000, 'the function on node B');
+    assert.deepEqual(await (await tags(b)).json(), { Tags: { team: 'ml' } });
+    const tagged = await fetch(`${b.url}/2017-03-31/tags/${encodeURIComponent('arn:aws:lambda:us-east-1:000000000000:function:tagged')}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ Tags: { env: 'dev' } }),
+    });
+    assert.equal(tagged.status, 204);
+    await eventually(async () => ((await (await tags(a)).json()) as { Tags: Record<string, string> }).Tags.env === 'dev', 10_000, "node B's tag on node A");
+    assert.deepEqual(((await (await fetch(`${a.url}/2015-03-31/functions/tagged`)).json()) as { Tags: unknown }).Tags, { team: 'ml', env: 'dev' });
   } finally {
     await c.cleanup();
   }
