@@ -252,10 +252,7 @@ const ELECTION_ERRORS = new Set([10008, 10009]);
  * handle request" (10009, no leader yet) of a leader election.
  */
 export function isTransient(err: unknown): boolean {
-  const code = (err as { code?: string } | undefined)?.code;
-  if (code === ErrorCode.NoResponders || code === ErrorCode.Timeout || code === ErrorCode.JetStream408RequestTimeout || code === ErrorCode.Disconnect) return true;
-  const api = apiErrorCode(err);
-  return api !== undefined && ELECTION_ERRORS.has(api);
+  return (err as { code?: string } | undefined)?.code === ErrorCode.NoResponders || isElectionOrTimeout(err);
 }
 
 /** The JetStream API error code ("wrong last sequence" and friends) of a failed call. */

@@ -185,11 +185,12 @@ export function registerFunctionOperations(api: LambdaApiSurface, deps: Function
   api.operation('GET', '/2015-03-31/functions/:name', async (_req, res, p, query) => {
     const config = configOf(p.name!, query.get('Qualifier'));
     const doc = existing(p.name!);
+    const tags = tagsOf(doc);
     reply(res, 200, {
       Configuration: functionConfiguration(account, config),
       Code: { RepositoryType: 'S3', Location: deps.codeLocation(config.codeSha256) },
       ...(doc.scaling.reservedConcurrency !== null ? { Concurrency: { ReservedConcurrentExecutions: doc.scaling.reservedConcurrency } } : {}),
-      ...(Object.keys(tagsOf(doc)).length > 0 ? { Tags: tagsOf(doc) } : {}),
+      ...(Object.keys(tags).length > 0 ? { Tags: tags } : {}),
     });
   });
 

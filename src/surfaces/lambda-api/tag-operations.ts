@@ -38,7 +38,7 @@ export function tagsOf(doc: FunctionDocument): Tags {
 }
 
 /** Tags as Lambda accepts them, else InvalidParameterValueException naming the first bad one. */
-export function checkTags(tags: Tags): Tags {
+function checkTags(tags: Tags): Tags {
   const keys = Object.keys(tags);
   if (keys.length > MAX_TAGS) throw new ModelfnError('INVALID_PARAMETER', `a function can have at most ${MAX_TAGS} tags, not ${keys.length}`);
   for (const key of keys) {
