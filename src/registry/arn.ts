@@ -40,6 +40,14 @@ export function parseFunctionReference(ref: string, account: AccountContext): Fu
   return parts.length === 2 ? { name: parts[0]!, qualifier: parts[1]! } : { name: parts[0]! };
 }
 
+/** The qualifier a call names in its function name and in ?Qualifier: one of them, or both when they agree. */
+export function reconcileQualifier(fromName: string | undefined, fromQuery: string | undefined): string | undefined {
+  if (fromName !== undefined && fromQuery !== undefined && fromName !== fromQuery) {
+    throw new ModelfnError('INVALID_PARAMETER', `the qualifier in the function name (${fromName}) and the Qualifier parameter (${fromQuery}) differ`);
+  }
+  return fromName ?? fromQuery;
+}
+
 export function functionArn(account: AccountContext, name: string, qualifier?: string): string {
   return `arn:aws:lambda:${account.region}:${account.accountId}:function:${name}${qualifier ? `:${qualifier}` : ''}`;
 }

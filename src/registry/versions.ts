@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { own } from '../shared/json.js';
 import { ModelfnError } from '../shared/errors.js';
 import type { AliasConfig, FunctionConfig, FunctionDocument } from './types.js';
+import { withoutQualifier } from './qualified-extensions.js';
 
 /**
  * Versions and aliases as pure transformations of a function document (the caller writes the
@@ -61,7 +62,7 @@ export function deleteVersion(doc: FunctionDocument, version: string): FunctionD
   }
   const versions = { ...doc.versions };
   delete versions[version];
-  return { ...doc, versions };
+  return withoutQualifier({ ...doc, versions }, version);
 }
 
 export interface AliasSpec {
@@ -107,7 +108,7 @@ export function deleteAlias(doc: FunctionDocument, name: string): FunctionDocume
   if (!own(doc.aliases, name)) throw new ModelfnError('RESOURCE_NOT_FOUND', `Alias not found: ${name}`);
   const aliases = { ...doc.aliases };
   delete aliases[name];
-  return { ...doc, aliases };
+  return withoutQualifier({ ...doc, aliases }, name);
 }
 
 function checkWeights(doc: FunctionDocument, primary: string, weights: Readonly<Record<string, number>>): void {

@@ -114,3 +114,56 @@ test('the AWS CLI v2 runs create -> invoke -> update -> publish -> alias -> invo
   assert.notEqual(gone.code, 0);
   assert.match(gone.stderr, /ResourceNotFoundException/);
 });
+
+test('the AWS CLI v2 manages resource policies: add-permission, get-policy, remove-permission, per alias, with Lambda errors', async (t) => {
+  if (!need(t, requirements.awscli)) return;
+  p ??= await startPlatform({ auth: true });
+  const fn = ['--function-name', 'cli-policy'];
+  const created = await aws(['lambda', 'create-function', ...fn, '--runtime', 'nodejs20.x', '--role', 'arn:aws:iam::000000000000:role/r', '--handler', 'index.handler', '--zip-file', `fileb://${await code('v1')}`]);
+  assert.equal(created.code, 0, created.stderr);
+  const none = await aws(['lambda', 'get-policy', ...fn]);
+  assert.match(none.stderr, /ResourceNotFoundException/);
+
+  const s3 = await aws(['lambda', 'add-permission', ...fn, '--statement-id', 's3-invoke', '--action', 'lambda:InvokeFunction', '--principal', 's3.amazonaws.com', '--source-arn', 'arn:aws:s3:::uploads', '--source-account', '123456789012']);
+  assert.equal(s3.code, 0, s3.stderr);
+  const arn = 'arn:aws:lambda:us-east-1:000000000000:function:cli-policy';
+  assert.deepEqual(JSON.parse(JSON.parse(s3.stdout).Statement), {
+    Sid: 's3-invoke',
+    Effect: 'Allow',
+    Principal: { Service: 's3.amazonaws.com' },
+    Action: 'lambda:InvokeFunction',
+    Resource: arn,
+    Condition: { StringEquals: { 'AWS:SourceAccount': '123456789012' }, ArnLike: { 'AWS:SourceArn': 'arn:aws:s3:::uploads' } },
+  });
+  const url = await aws(['lambda', 'add-permission', ...fn, '--statement-id', 'FunctionURLAllowPublicAccess', '--action', 'lambda:InvokeFunctionUrl', '--principal', '*', '--function-url-auth-type', 'NONE']);
+  assert.equal(url.code, 0, url.stderr);
+  const again = await aws(['lambda', 'add-permission', ...fn, '--statement-id', 's3-invoke', '--action', 'lambda:InvokeFunction', '--principal', '111122223333']);
+  assert.match(again.stderr, /ResourceConflictException.*already exists/);
+  const badPrincipal = await aws(['lambda', 'add-permission', ...fn, '--statement-id', 'x', '--action', 'lambda:InvokeFunction', '--principal', 'not-a principal']);
+  assert.match(badPrincipal.stderr, /InvalidParameterValueException.*principal/);
+
+  const got = JSON.parse((await aws(['lambda', 'get-policy', ...fn])).stdout) as { Policy: string; RevisionId: string };
+  const policy = JSON.parse(got.Policy) as { Version: string; Statement: Array<{ Sid: string; Principal: unknown }> };
+  assert.equal(policy.Version, '2012-10-17');
+  assert.deepEqual(policy.Statement.map((s) => [s.Sid, s.Principal]), [['s3-invoke', { Service: 's3.amazonaws.com' }], ['FunctionURLAllowPublicAccess', '*']]);
+  const stale = await aws(['lambda', 'remove-permission', ...fn, '--statement-id', 's3-invoke', '--revision-id', 'not-the-revision']);
+  assert.match(stale.stderr, /PreconditionFailedException/);
+  const removed = await aws(['lambda', 'remove-permission', ...fn, '--statement-id', 's3-invoke', '--revision-id', got.RevisionId]);
+  assert.equal(removed.code, 0, removed.stderr);
+  const missing = await aws(['lambda', 'remove-permission', ...fn, '--statement-id', 's3-invoke']);
+  assert.match(missing.stderr, /ResourceNotFoundException.*not found in resource policy/);
+  assert.deepEqual(JSON.parse(JSON.parse((await aws(['lambda', 'get-policy', ...fn])).stdout).Policy).Statement.map((s: { Sid: string }) => s.Sid), ['FunctionURLAllowPublicAccess']);
+
+  // An alias has a policy of its own, and takes it along when it is deleted.
+  assert.equal((await aws(['lambda', 'publish-version', ...fn])).code, 0);
+  assert.equal((await aws(['lambda', 'create-alias', ...fn, '--name', 'live', '--function-version', '1'])).code, 0);
+  const onAlias = await aws(['lambda', 'add-permission', '--function-name', 'cli-policy:live', '--statement-id', 'events', '--action', 'lambda:InvokeFunction', '--principal', 'events.amazonaws.com']);
+  assert.equal(onAlias.code, 0, onAlias.stderr);
+  assert.equal(JSON.parse(JSON.parse(onAlias.stdout).Statement).Resource, `${arn}:live`);
+  assert.deepEqual(JSON.parse(JSON.parse((await aws(['lambda', 'get-policy', ...fn, '--qualifier', 'live'])).stdout).Policy).Statement.map((s: { Sid: string }) => s.Sid), ['events']);
+  assert.equal((await aws(['lambda', 'delete-alias', ...fn, '--name', 'live'])).code, 0);
+  assert.equal((await aws(['lambda', 'create-alias', ...fn, '--name', 'live', '--function-version', '1'])).code, 0);
+  assert.match((await aws(['lambda', 'get-policy', ...fn, '--qualifier', 'live'])).stderr, /ResourceNotFoundException/);
+  assert.match((await aws(['lambda', 'add-permission', ...fn, '--qualifier', 'gone', '--statement-id', 'x', '--action', 'lambda:InvokeFunction', '--principal', '*'])).stderr, /ResourceNotFoundException.*cli-policy:gone/);
+  assert.equal((await aws(['lambda', 'delete-function', ...fn])).code, 0);
+});

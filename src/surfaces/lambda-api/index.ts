@@ -7,6 +7,7 @@ import { registerAliasOperations } from './alias-operations.js';
 import type { ProvisionedStatus } from './concurrency-operations.js';
 import { registerConcurrencyOperations } from './concurrency-operations.js';
 import { registerFunctionOperations } from './function-operations.js';
+import { registerPolicyOperations } from './policy-operations.js';
 import { registerTagOperations } from './tag-operations.js';
 import { LambdaApiSurface } from './lambda-api-surface.js';
 import { registerUrlOperations } from './url-operations.js';
@@ -49,6 +50,7 @@ export function createLambdaApi(deps: LambdaApiDeps): LambdaApiSurface {
   });
   registerUrlOperations(api, deps.registry);
   registerTagOperations(api, deps.registry);
+  registerPolicyOperations(api, deps.registry);
   registerAccountOperations(api, {
     registry: deps.registry,
     accountConcurrency: deps.accountConcurrency,

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ModelfnError } from '../../shared/errors.js';
 import type { Registry } from '../../registry/registry.js';
-import { parseFunctionReference } from '../../registry/arn.js';
+import { parseFunctionReference, reconcileQualifier } from '../../registry/arn.js';
 import type { Dispatcher } from '../../scheduler/dispatcher.js';
 import { readBody } from '../../server/http/body.js';
 import { endWithBody } from '../../server/http/respond.js';
@@ -29,7 +29,7 @@ export async function handleInvoke(
   requestId: string,
 ): Promise<void> {
   const ref = parseFunctionReference(functionRef, deps.registry.account);
-  const qualifier = qualifierOf(ref.qualifier, query.get('Qualifier') ?? undefined);
+  const qualifier = reconcileQualifier(ref.qualifier, query.get('Qualifier') ?? undefined);
   const invocationType = header(req, 'x-amz-invocation-type') ?? 'RequestResponse';
   if (!['RequestResponse', 'Event', 'DryRun'].includes(invocationType)) {
     throw new ModelfnError('INVALID_PARAMETER', `X-Amz-Invocation-Type must be RequestResponse, Event or DryRun, not ${JSON.stringify(invocationType)}`);
@@ -92,12 +92,6 @@ export async function handleInvoke(
   endWithBody(res, body);
 }
 
-function qualifierOf(fromName: string | undefined, fromQuery: string | undefined): string | undefined {
-  if (fromName !== undefined && fromQuery !== undefined && fromName !== fromQuery) {
-    throw new ModelfnError('INVALID_PARAMETER', `the qualifier in the function name (${fromName}) and the Qualifier parameter (${fromQuery}) differ`);
-  }
-  return fromName ?? fromQuery;
-}
 
 function decodeClientContext(value: string | undefined): string | undefined {
   if (value === undefined || value === '') return undefined;

@@ -3,6 +3,11 @@ import assert from 'node:assert/strict';
 import type { FunctionDocument } from '../../../src/registry/types.js';
 import { deleteAlias, deleteVersion, publishVersion, putAlias } from '../../../src/registry/versions.js';
 import { ModelfnError } from '../../../src/shared/errors.js';
+import { QUALIFIED_EXTENSIONS } from '../../../src/registry/qualified-extensions.js';
+import { provisionedSettings } from '../../../src/registry/provisioned.js';
+import { urlConfigs } from '../../../src/surfaces/function-urls/url-config.js';
+import { EVENT_INVOKE_CONFIGS, storedConfigs } from '../../../src/events/async/event-invoke-config.js';
+import { policiesOf } from '../../../src/surfaces/lambda-api/policy-operations.js';
 
 const base: FunctionDocument = {
   name: 'fn',
@@ -49,4 +54,21 @@ test('aliases point at versions, weights go to one other version in [0, 1]', () 
   const freed = deleteAlias(withAlias, 'live');
   assert.deepEqual(Object.keys(deleteVersion(freed, '2').versions), ['1']);
   assert.throws(() => deleteAlias(freed, 'live'), (e) => code(e, 'RESOURCE_NOT_FOUND'));
+});
+
+test('a deleted alias or version takes its per-qualifier settings along; the others stay', () => {
+  const perQualifier = (keys: string[]) => Object.fromEntries(keys.map((k) => [k, { setting: k }]));
+  const one = publishVersion(base, 'now', {}).doc;
+  const two = publishVersion({ ...one, latest: { ...one.latest, timeoutSec: 9 } }, 'now', {}).doc;
+  const withAlias = putAlias(two, 'live', { functionVersion: '1' }, 'create').doc;
+  const settings = perQualifier(['', 'live', '2']);
+  const doc: FunctionDocument = { ...withAlias, extensions: { provisioned: settings, urls: settings, eventInvokeConfigs: settings, policies: settings, tags: { live: 'x' } } };
+  // Read back through each owner's own reader, so a renamed extension fails here.
+  const readers = [provisionedSettings, urlConfigs, storedConfigs, policiesOf];
+  const afterAlias = deleteAlias(doc, 'live');
+  for (const read of readers) assert.deepEqual(Object.keys(read(afterAlias)).sort(), ['', '2']);
+  const afterVersion = deleteVersion(afterAlias, '2');
+  for (const read of readers) assert.deepEqual(Object.keys(read(afterVersion)), ['']);
+  assert.deepEqual(afterVersion.extensions.tags, { live: 'x' });
+  assert.deepEqual(QUALIFIED_EXTENSIONS, ['provisioned', 'urls', EVENT_INVOKE_CONFIGS, 'policies']);
 });
