@@ -13,6 +13,7 @@ import type { InvocationRecordStore } from './records.js';
 import type { ScheduleClaims } from './schedules/schedule-claims.js';
 import { registerEventAdminRoutes } from './api/admin-routes.js';
 import { registerEventInvokeConfigOperations } from './api/event-invoke-config-operations.js';
+import { deadLetterMember } from './api/dead-letter-member.js';
 import type { AdminRegistrar, LambdaOperationRegistrar } from './api/http.js';
 import { AsyncConfigStore } from './async/async-config-store.js';
 import { AsyncInvoker } from './async/async-invoker.js';
@@ -152,6 +153,7 @@ export class EventsModule {
   /** Register the event module's operations on the Lambda API and the modelfn API. */
   mount(admin: AdminRegistrar, lambdaApi: LambdaOperationRegistrar): void {
     registerEventInvokeConfigOperations(lambdaApi, this.configs);
+    lambdaApi.addConfigurationMember(deadLetterMember(this.options.registry, this.queues));
     registerEventSourceMappingOperations(lambdaApi, this.options.registry, new MappingStore(this.options.registry, this.queues.queue, this.options.clock));
     const { registry, clock, settings } = this.options;
     registerEventAdminRoutes(admin, { registry, configs: this.configs, invoker: this.invoker, queues: this.queues, records: this.records });

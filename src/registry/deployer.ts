@@ -24,6 +24,18 @@ export interface DeployPreconditions {
 export interface DeployOptions extends DeployPreconditions {
   /** A function created by this deploy starts with these extensions (CreateFunction's Tags); an existing one keeps its own. */
   readonly initialExtensions?: Readonly<Record<string, unknown>>;
+  /** Set in the same write, on a new or an existing function (a key set to undefined is removed): UpdateFunctionConfiguration's DeadLetterConfig. */
+  readonly setExtensions?: Readonly<Record<string, unknown>>;
+}
+
+function mergedExtensions(base: Readonly<Record<string, unknown>>, set: Readonly<Record<string, unknown>> | undefined): Readonly<Record<string, unknown>> {
+  if (!set) return base;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(set)) {
+    if (value === undefined) delete merged[key];
+    else merged[key] = value;
+  }
+  return merged;
 }
 
 function checkPreconditions(name: string, existing: FunctionDocument | undefined, p: DeployPreconditions): void {
@@ -128,7 +140,7 @@ export class Deployer {
         aliases: existing?.aliases ?? {},
         routes: spec.routes ?? existing?.routes ?? [],
         scaling: { reservedConcurrency: spec.reservedConcurrency, keepAliveSec: spec.keepAliveSec, ...(keepAlivePolicy ? { keepAlivePolicy } : {}) },
-        extensions: existing?.extensions ?? options.initialExtensions ?? {},
+        extensions: mergedExtensions(existing?.extensions ?? options.initialExtensions ?? {}, options.setExtensions),
       };
     });
     return stored!.doc;

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import {
   CreateEventSourceMappingCommand,
   CreateFunctionCommand,
+  GetFunctionCommand,
+  GetFunctionConfigurationCommand,
   DeleteEventSourceMappingCommand,
   DeleteFunctionEventInvokeConfigCommand,
   GetEventSourceMappingCommand,
@@ -16,13 +18,14 @@ import {
   ListFunctionEventInvokeConfigsCommand,
   PutFunctionEventInvokeConfigCommand,
   UpdateEventSourceMappingCommand,
+  UpdateFunctionConfigurationCommand,
   UpdateFunctionEventInvokeConfigCommand,
 } from '@aws-sdk/client-lambda';
 import { zipDirectory } from '../../src/artifacts/zip-directory.js';
 import { readCredentialsFile } from '../../src/auth/credentials-file.js';
 import { PlatformClient } from '../../src/cli/client.js';
 import { RequestSigner } from '../../src/cli/signer.js';
-import { fixture, startPlatform } from '../support/platform.js';
+import { eventually, fixture, startPlatform } from '../support/platform.js';
 import type { RunningPlatform } from '../support/platform.js';
 
 let p: RunningPlatform;
@@ -87,4 +90,60 @@ test('SDK: event source mapping operations on a modelfn queue', async () => {
   await assert.rejects(lambda.send(new CreateEventSourceMappingCommand({ FunctionName: 'sdk-async', EventSourceArn: arn })), { name: 'ResourceConflictException' });
   await lambda.send(new DeleteEventSourceMappingCommand({ UUID: created.UUID }));
   await assert.rejects(lambda.send(new GetEventSourceMappingCommand({ UUID: created.UUID })), { name: 'ResourceNotFoundException' });
+});
+
+test('SDK: DeadLetterConfig on CreateFunction and UpdateFunctionConfiguration: failed events land in the queue; bad targets are refused', async () => {
+  await modelfn.json('PUT', '/_modelfn/v1/queues/sdk-dlq', {});
+  const dlqArn = 'arn:aws:sqs:us-east-1:000000000000:sdk-dlq';
+  const zip = await zipDirectory(fixture('functions', 'faults'));
+  const created = await lambda.send(
+    new CreateFunctionCommand({ FunctionName: 'sdk-dlq-fn', Runtime: 'nodejs20.x', Role: 'r', Handler: 'index.handler', Code: { ZipFile: zip }, DeadLetterConfig: { TargetArn: dlqArn } }),
+  );
+  assert.equal(created.DeadLetterConfig?.TargetArn, dlqArn);
+  assert.equal((await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'sdk-dlq-fn' }))).DeadLetterConfig?.TargetArn, dlqArn);
+  assert.equal((await lambda.send(new GetFunctionCommand({ FunctionName: 'sdk-dlq-fn' }))).Configuration?.DeadLetterConfig?.TargetArn, dlqArn);
+  await lambda.send(new PutFunctionEventInvokeConfigCommand({ FunctionName: 'sdk-dlq-fn', MaximumRetryAttempts: 0 }));
+  const sent = await lambda.send(new InvokeCommand({ FunctionName: 'sdk-dlq-fn', InvocationType: 'Event', Payload: Buffer.from('{"action":"throw"}') }));
+  assert.equal(sent.StatusCode, 202);
+  const letters = await eventually(async () => {
+    const { messages } = (await modelfn.json('GET', '/_modelfn/v1/functions/sdk-dlq-fn/dead-letters')) as { messages: Array<{ body: string }> };
+    return messages.length > 0 ? messages : undefined;
+  }, 20_000, 'the failed event in the dead-letter queue');
+  assert.match(letters[0]!.body, /throw/);
+
+  // Refused, naming the member: a queue that does not exist, an SNS topic.
+  await assert.rejects(
+    lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'sdk-dlq-fn', DeadLetterConfig: { TargetArn: 'arn:aws:sqs:us-east-1:000000000000:no-such-queue' } })),
+    (err: any) => err.name === 'InvalidParameterValueException' && /DeadLetterConfig.TargetArn: queue no-such-queue does not exist/.test(err.message),
+  );
+  await assert.rejects(
+    lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'sdk-dlq-fn', DeadLetterConfig: { TargetArn: 'arn:aws:sns:us-east-1:000000000000:topic' } })),
+    (err: any) => err.name === 'InvalidParameterValueException' && /DeadLetterConfig.TargetArn/.test(err.message),
+  );
+  assert.equal((await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'sdk-dlq-fn' }))).DeadLetterConfig?.TargetArn, dlqArn);
+  // An empty TargetArn removes it, in the same write as the rest of the update.
+  const cleared = await lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'sdk-dlq-fn', Timeout: 5, DeadLetterConfig: { TargetArn: '' } }));
+  assert.equal(cleared.DeadLetterConfig, undefined);
+  assert.equal(cleared.Timeout, 5);
+  assert.equal((await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'sdk-dlq-fn' }))).DeadLetterConfig, undefined);
+});
+
+test('SDK: members modelfn cannot honour are refused by name, not dropped; their empty forms pass', async () => {
+  const zip = await zipDirectory(fixture('functions', 'echo'));
+  const base = { FunctionName: 'sdk-members', Runtime: 'nodejs20.x' as const, Role: 'r', Handler: 'index.handler', Code: { ZipFile: zip } };
+  const refused = async (extra: Record<string, unknown>, message: RegExp) =>
+    assert.rejects(lambda.send(new CreateFunctionCommand({ ...base, ...extra })), (err: any) => err.name === 'InvalidParameterValueException' && message.test(err.message));
+  await refused({ Layers: ['arn:aws:lambda:us-east-1:000000000000:layer:numpy:1'] }, /^Layers: Lambda layers are not supported/);
+  await refused({ FileSystemConfigs: [{ Arn: 'arn:aws:elasticfilesystem:us-east-1:000000000000:access-point/fsap-1', LocalMountPath: '/mnt/x' }] }, /^FileSystemConfigs/);
+  await refused({ VpcConfig: { SubnetIds: ['subnet-1'], SecurityGroupIds: ['sg-1'] } }, /^VpcConfig/);
+  await refused({ KMSKeyArn: 'arn:aws:kms:us-east-1:000000000000:key/k' }, /^KMSKeyArn/);
+  const other = process.arch === 'arm64' ? 'x86_64' : 'arm64';
+  await refused({ Architectures: [other] }, new RegExp(`^Architectures: this platform runs functions on ${process.arch === 'arm64' ? 'arm64' : 'x86_64'}`));
+  await assert.rejects(lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'sdk-members' })), { name: 'ResourceNotFoundException' });
+  const created = await lambda.send(new CreateFunctionCommand({ ...base, Layers: [], VpcConfig: { SubnetIds: [], SecurityGroupIds: [] }, FileSystemConfigs: [] }));
+  assert.deepEqual(created.Architectures, [process.arch === 'arm64' ? 'arm64' : 'x86_64']);
+  await assert.rejects(
+    lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'sdk-members', Layers: ['arn:aws:lambda:us-east-1:000000000000:layer:numpy:1'] })),
+    (err: any) => err.name === 'InvalidParameterValueException' && /^Layers/.test(err.message),
+  );
 });

@@ -1,3 +1,4 @@
+import type { ConfigurationMember } from '../../surfaces/lambda-api/lambda-api-surface.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HTTPMethod } from 'find-my-way';
 import { readBody } from '../../server/http/body.js';
@@ -7,6 +8,7 @@ import { parseJsonBody } from '../../shared/json.js';
 
 /** The Lambda API surface as the event module uses it (LambdaApiSurface.operation). */
 export interface LambdaOperationRegistrar {
+  addConfigurationMember(member: ConfigurationMember): void;
   operation(
     method: HTTPMethod,
     path: string,

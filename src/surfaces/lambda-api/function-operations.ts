@@ -9,12 +9,13 @@ import type { Deployer } from '../../registry/deployer.js';
 import { deploySpecSchema } from '../../registry/function-spec.js';
 import type { DeploySpec } from '../../registry/function-spec.js';
 import type { Registry } from '../../registry/registry.js';
-import type { FunctionDocument } from '../../registry/types.js';
+import type { FunctionConfig, FunctionDocument } from '../../registry/types.js';
 import { deleteVersion, publishVersion } from '../../registry/versions.js';
 import type { LambdaApiSurface } from './lambda-api-surface.js';
 import { jsonBody, maxItems } from './request.js';
 import { functionConfiguration, page } from './shapes.js';
 import { parseTags, tagsOf } from './tag-operations.js';
+import { refuseUnhonoured } from './unhonoured-members.js';
 
 export interface FunctionOperationDeps {
   readonly registry: Registry;
@@ -144,6 +145,24 @@ export function registerFunctionOperations(api: LambdaApiSurface, deps: Function
   };
 
   const reply = (res: ServerResponse, status: number, body: unknown) => sendJson(res, status, body);
+  /** A configuration as Lambda shows it, with the members other modules keep for the function. */
+  const configurationView = (config: FunctionConfig): Record<string, unknown> => {
+    const view: Record<string, unknown> = functionConfiguration(account, config);
+    const doc = api.configurationMembers.length > 0 ? registry.get(config.name) : undefined;
+    for (const m of doc ? api.configurationMembers : []) {
+      const shown = m.view(doc!);
+      if (shown !== undefined) view[m.member] = shown;
+    }
+    return view;
+  };
+  /** The extensions the request's members of other modules ask for, each checked by its module. */
+  const memberExtensions = async (body: Readonly<Record<string, unknown>>): Promise<Record<string, unknown> | undefined> => {
+    let extensions: Record<string, unknown> | undefined;
+    for (const m of api.configurationMembers) {
+      if (body[m.member] !== undefined) extensions = { ...extensions, ...(await m.extensionsFor(body[m.member])) };
+    }
+    return extensions;
+  };
 
   api.operation(
     'POST',
@@ -152,6 +171,7 @@ export function registerFunctionOperations(api: LambdaApiSurface, deps: Function
       const body = await jsonBody(req, createSchema, deps.maxCodeRequestBytes);
       const { name } = parseFunctionReference(body.FunctionName, account);
       if (body.PackageType === 'Image') throw new ModelfnError('INVALID_PARAMETER', 'PackageType Image is not supported: deploy a Zip package');
+      refuseUnhonoured(body);
       if (!body.Runtime || !body.Handler) throw new ModelfnError('INVALID_PARAMETER', 'Runtime and Handler are required for Zip packages');
       if (registry.get(name)) throw new ModelfnError('CONFLICT', `Function already exist: ${name}`);
       const tags = body.Tags === undefined ? undefined : parseTags(body.Tags);
@@ -166,9 +186,11 @@ export function registerFunctionOperations(api: LambdaApiSurface, deps: Function
         ...(body.Role !== undefined ? { role: body.Role } : {}),
         code: { sha256: (await deployer.uploadBundle(decodeZip(body.Code.ZipFile))).sha256 },
       });
-      const doc = await deployer.deploy(name, spec, { mustNotExist: true, ...(tags ? { initialExtensions: { tags } } : {}) });
-      if (body.Publish) return reply(res, 201, functionConfiguration(account, (await publish(name, {})).version));
-      reply(res, 201, functionConfiguration(account, doc.latest));
+      const members = await memberExtensions(body);
+      const initialExtensions = tags || members ? { ...(tags ? { tags } : {}), ...members } : undefined;
+      const doc = await deployer.deploy(name, spec, { mustNotExist: true, ...(initialExtensions ? { initialExtensions } : {}) });
+      if (body.Publish) return reply(res, 201, configurationView((await publish(name, {})).version));
+      reply(res, 201, configurationView(doc.latest));
     },
     { maxBodyBytes: deps.maxCodeRequestBytes },
   );
@@ -178,7 +200,7 @@ export function registerFunctionOperations(api: LambdaApiSurface, deps: Function
     const configs = registry.list().flatMap((doc) => (all ? [doc.latest, ...Object.values(doc.versions)] : [doc.latest]));
     const key = (c: { name: string; version: string }) => `${c.name}\u0000${c.version.padStart(12, '0')}`;
     const { items, nextMarker } = page(configs, key, query.get('Marker'), maxItems(query));
-    reply(res, 200, { Functions: items.map((c) => functionConfiguration(account, c)), ...(nextMarker ? { NextMarker: nextMarker } : {}) });
+    reply(res, 200, { Functions: items.map((c) => configurationView(c)), ...(nextMarker ? { NextMarker: nextMarker } : {}) });
   };
   api.operation('GET', '/2015-03-31/functions', list);
 
@@ -187,7 +209,7 @@ export function registerFunctionOperations(api: LambdaApiSurface, deps: Function
     const doc = existing(p.name!);
     const tags = tagsOf(doc);
     reply(res, 200, {
-      Configuration: functionConfiguration(account, config),
+      Configuration: configurationView(config),
       Code: { RepositoryType: 'S3', Location: deps.codeLocation(config.codeSha256) },
       ...(doc.scaling.reservedConcurrency !== null ? { Concurrency: { ReservedConcurrentExecutions: doc.scaling.reservedConcurrency } } : {}),
       ...(Object.keys(tags).length > 0 ? { Tags: tags } : {}),
@@ -195,7 +217,7 @@ export function registerFunctionOperations(api: LambdaApiSurface, deps: Function
   });
 
   api.operation('GET', '/2015-03-31/functions/:name/configuration', async (_req, res, p, query) => {
-    reply(res, 200, functionConfiguration(account, configOf(p.name!, query.get('Qualifier'))));
+    reply(res, 200, configurationView(configOf(p.name!, query.get('Qualifier'))));
   });
 
   api.operation(
@@ -207,17 +229,18 @@ export function registerFunctionOperations(api: LambdaApiSurface, deps: Function
       const zip = decodeZip(body.ZipFile);
       const bundle = await deployer.uploadBundle(zip);
       if (body.DryRun) {
-        return reply(res, 200, functionConfiguration(account, { ...doc.latest, codeSha256: bundle.sha256, codeSize: bundle.size }));
+        return reply(res, 200, configurationView({ ...doc.latest, codeSha256: bundle.sha256, codeSize: bundle.size }));
       }
       const updated = await deployer.deploy(doc.name, { ...specOf(doc), code: { sha256: bundle.sha256 } }, { mustExist: true, ...(body.RevisionId ? { revisionId: body.RevisionId } : {}) });
-      if (body.Publish) return reply(res, 200, functionConfiguration(account, (await publish(doc.name, {})).version));
-      reply(res, 200, functionConfiguration(account, updated.latest));
+      if (body.Publish) return reply(res, 200, configurationView((await publish(doc.name, {})).version));
+      reply(res, 200, configurationView(updated.latest));
     },
     { maxBodyBytes: deps.maxCodeRequestBytes },
   );
 
   api.operation('PUT', '/2015-03-31/functions/:name/configuration', async (req, res, p) => {
     const body = await jsonBody(req, updateConfigSchema, 1024 * 1024);
+    refuseUnhonoured(body);
     const doc = existing(p.name!);
     const current = specOf(doc);
     const spec = validated({
@@ -231,8 +254,9 @@ export function registerFunctionOperations(api: LambdaApiSurface, deps: Function
       ...(body.Role !== undefined ? { role: body.Role } : {}),
       ...(body.Environment !== undefined ? { environment: body.Environment.Variables ?? {} } : {}),
     });
-    const updated = await deployer.deploy(doc.name, spec, { mustExist: true, ...(body.RevisionId ? { revisionId: body.RevisionId } : {}) });
-    reply(res, 200, functionConfiguration(account, updated.latest));
+    const setExtensions = await memberExtensions(body);
+    const updated = await deployer.deploy(doc.name, spec, { mustExist: true, ...(body.RevisionId ? { revisionId: body.RevisionId } : {}), ...(setExtensions ? { setExtensions } : {}) });
+    reply(res, 200, configurationView(updated.latest));
   });
 
   api.operation('DELETE', '/2015-03-31/functions/:name', async (_req, res, p, query) => {
@@ -265,7 +289,7 @@ export function registerFunctionOperations(api: LambdaApiSurface, deps: Function
       ...(body.RevisionId !== undefined ? { revisionId: body.RevisionId } : {}),
       ...(codeSha256Hex !== undefined ? { codeSha256Hex } : {}),
     });
-    reply(res, 201, functionConfiguration(account, published.version));
+    reply(res, 201, configurationView(published.version));
   });
 
   api.operation('GET', '/2015-03-31/functions/:name/versions', async (_req, res, p, query) => {
@@ -273,6 +297,6 @@ export function registerFunctionOperations(api: LambdaApiSurface, deps: Function
     const configs = [doc.latest, ...Object.values(doc.versions).sort((a, b) => Number(a.version) - Number(b.version))];
     const key = (c: { version: string }) => (c.version === '$LATEST' ? '' : c.version.padStart(12, '0'));
     const { items, nextMarker } = page(configs, key, query.get('Marker'), maxItems(query));
-    reply(res, 200, { Versions: items.map((c) => functionConfiguration(account, c)), ...(nextMarker ? { NextMarker: nextMarker } : {}) });
+    reply(res, 200, { Versions: items.map((c) => configurationView(c)), ...(nextMarker ? { NextMarker: nextMarker } : {}) });
   });
 }

@@ -1,3 +1,4 @@
+import type { FunctionDocument } from '../../registry/types.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import FindMyWay from 'find-my-way';
 import type { HTTPMethod } from 'find-my-way';
@@ -49,6 +50,20 @@ export interface LambdaApiOptions {
 }
 
 /**
+ * A function configuration member that another module keeps in the document's extensions (the
+ * events module's DeadLetterConfig): CreateFunction and UpdateFunctionConfiguration hand it over
+ * when the request carries it, and GetFunction(Configuration) and ListFunctions show it.
+ */
+export interface ConfigurationMember {
+  /** The request and response member, e.g. DeadLetterConfig. */
+  readonly member: string;
+  /** Check the value (a 400 naming the member if it cannot be kept) and give the extensions to write; undefined removes one. */
+  extensionsFor(value: unknown): Promise<Readonly<Record<string, unknown>>>;
+  /** The member as the function's configuration shows it; undefined leaves it out. */
+  view(doc: FunctionDocument): unknown;
+}
+
+/**
  * The AWS Lambda REST API (`/2015-03-31/...` and its later dated paths), so the AWS CLI and SDKs
  * work against modelfn. Operations register here by method and path; every one of them is
  * authenticated here with Signature Version 4 before it runs, never by the operation itself.
@@ -65,6 +80,13 @@ export class LambdaApiSurface implements Surface {
     this.operation('POST', '/2015-03-31/functions/:name/invocations', (req, res, params, query, id) => handleInvoke(deps, req, res, params.name!, query, id), {
       scopesCaller: true,
     });
+  }
+
+  /** Configuration members kept by other modules (the events module's DeadLetterConfig). */
+  readonly configurationMembers: ConfigurationMember[] = [];
+
+  addConfigurationMember(member: ConfigurationMember): void {
+    this.configurationMembers.push(member);
   }
 
   /** Add an operation (later capabilities register theirs: CreateFunction, aliases, ...). */

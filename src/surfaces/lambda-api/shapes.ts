@@ -2,6 +2,7 @@ import { DEFAULT_TMP_MB } from '../../runtimes/sandbox/limits.js';
 import type { AccountContext } from '../../registry/arn.js';
 import { functionArn } from '../../registry/arn.js';
 import type { AliasConfig, FunctionConfig, FunctionDocument } from '../../registry/types.js';
+import { HOST_ARCHITECTURE } from './unhonoured-members.js';
 
 /** Lambda's timestamp format: 2019-09-24T18:20:35.054+0000. */
 export function lambdaTimestamp(iso: string): string {
@@ -40,7 +41,7 @@ export function functionConfiguration(account: AccountContext, config: FunctionC
     State: 'Active',
     LastUpdateStatus: 'Successful',
     PackageType: 'Zip',
-    Architectures: ['x86_64'],
+    Architectures: [HOST_ARCHITECTURE],
     EphemeralStorage: { Size: config.tmpSizeMb ?? DEFAULT_TMP_MB },
     SnapStart: { ApplyOn: 'None', OptimizationStatus: 'Off' },
     LoggingConfig: { LogFormat: 'Text', LogGroup: `/aws/lambda/${config.name}` },
