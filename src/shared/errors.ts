@@ -34,6 +34,7 @@ export const ERROR_CATALOGUE = {
   MISSING_AUTHENTICATION: { status: 403, kind: 'user', awsType: 'MissingAuthenticationTokenException' },
   UNRECOGNIZED_CLIENT: { status: 403, kind: 'user', awsType: 'UnrecognizedClientException' },
   PRECONDITION_FAILED: { status: 412, kind: 'user', awsType: 'PreconditionFailedException' },
+  CODE_SIGNING_CONFIG_NOT_FOUND: { status: 404, kind: 'user', awsType: 'CodeSigningConfigNotFoundException' },
   POLICY_LENGTH_EXCEEDED: { status: 400, kind: 'user', awsType: 'PolicyLengthExceededException' },
   PROVISIONED_CONCURRENCY_NOT_FOUND: { status: 404, kind: 'user', awsType: 'ProvisionedConcurrencyConfigNotFoundException' },
   SHUTTING_DOWN: { status: 503, kind: 'system', awsType: 'ServiceException' },

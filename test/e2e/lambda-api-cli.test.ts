@@ -167,3 +167,22 @@ test('the AWS CLI v2 manages resource policies: add-permission, get-policy, remo
   assert.match((await aws(['lambda', 'add-permission', ...fn, '--qualifier', 'gone', '--statement-id', 'x', '--action', 'lambda:InvokeFunction', '--principal', '*'])).stderr, /ResourceNotFoundException.*cli-policy:gone/);
   assert.equal((await aws(['lambda', 'delete-function', ...fn])).code, 0);
 });
+
+test('the AWS CLI v2 reads the code signing and runtime management settings every function has here, and is refused a change', async (t) => {
+  if (!need(t, requirements.awscli)) return;
+  p ??= await startPlatform({ auth: true });
+  const fn = ['--function-name', 'cli-settings'];
+  const created = await aws(['lambda', 'create-function', ...fn, '--runtime', 'nodejs20.x', '--role', 'arn:aws:iam::000000000000:role/r', '--handler', 'index.handler', '--zip-file', `fileb://${await code('v1')}`]);
+  assert.equal(created.code, 0, created.stderr);
+  assert.deepEqual(JSON.parse((await aws(['lambda', 'get-function-code-signing-config', ...fn])).stdout), { CodeSigningConfigArn: '', FunctionName: 'cli-settings' });
+  const sign = await aws(['lambda', 'put-function-code-signing-config', ...fn, '--code-signing-config-arn', 'arn:aws:lambda:us-east-1:000000000000:code-signing-config:csc-0123456789abcdefg']);
+  assert.match(sign.stderr, /CodeSigningConfigNotFoundException/);
+  assert.equal((await aws(['lambda', 'delete-function-code-signing-config', ...fn])).code, 0);
+  assert.deepEqual(JSON.parse((await aws(['lambda', 'get-runtime-management-config', ...fn])).stdout), { UpdateRuntimeOn: 'Auto' });
+  const auto = await aws(['lambda', 'put-runtime-management-config', ...fn, '--update-runtime-on', 'Auto']);
+  assert.equal(JSON.parse(auto.stdout).FunctionArn, 'arn:aws:lambda:us-east-1:000000000000:function:cli-settings');
+  assert.match((await aws(['lambda', 'put-runtime-management-config', ...fn, '--update-runtime-on', 'FunctionUpdate'])).stderr, /InvalidParameterValueException.*host's interpreter/);
+  assert.match((await aws(['lambda', 'get-function-code-signing-config', '--function-name', 'nope'])).stderr, /ResourceNotFoundException/);
+  assert.match((await aws(['lambda', 'get-runtime-management-config', ...fn, '--qualifier', '7'])).stderr, /ResourceNotFoundException.*cli-settings:7/);
+  assert.equal((await aws(['lambda', 'delete-function', ...fn])).code, 0);
+});

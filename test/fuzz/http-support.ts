@@ -11,6 +11,7 @@ import { RequestSigner } from '../../src/cli/signer.js';
 import type { Credentials } from '../../src/cli/signer.js';
 import { fixture, processVitals, startPlatform } from '../support/platform.js';
 import type { ProcessVitals, RunningPlatform, StartOptions } from '../support/platform.js';
+import { LAMBDA_API_PREFIXES } from '../../src/surfaces/lambda-api/lambda-api-surface.js';
 import { zipDirectory } from '../../src/artifacts/zip-directory.js';
 
 /**
@@ -191,7 +192,7 @@ const PREFIXES: Array<[string, string]> = [
   ['/v2', 'oip'],
   ['/metrics', 'metrics'],
   ['/ui', 'dashboard'],
-  ...['/2015-03-31', '/2016-08-19', '/2017-03-31', '/2017-10-31', '/2018-10-31', '/2019-09-25', '/2019-09-30', '/2020-04-22', '/2020-06-30', '/2021-10-31', '/2022-10-31'].map((p): [string, string] => [p, 'lambda-api']),
+  ...LAMBDA_API_PREFIXES.map((p): [string, string] => [p, 'lambda-api']),
 ];
 
 /** The surface the gateway gives a raw path to (longest prefix; else user routes). */

@@ -6,6 +6,7 @@ import { registerAccountOperations } from './account-operations.js';
 import { registerAliasOperations } from './alias-operations.js';
 import type { ProvisionedStatus } from './concurrency-operations.js';
 import { registerConcurrencyOperations } from './concurrency-operations.js';
+import { registerFixedSettingsOperations } from './fixed-settings-operations.js';
 import { registerFunctionOperations } from './function-operations.js';
 import { registerPolicyOperations } from './policy-operations.js';
 import { registerTagOperations } from './tag-operations.js';
@@ -51,6 +52,7 @@ export function createLambdaApi(deps: LambdaApiDeps): LambdaApiSurface {
   registerUrlOperations(api, deps.registry);
   registerTagOperations(api, deps.registry);
   registerPolicyOperations(api, deps.registry);
+  registerFixedSettingsOperations(api, deps.registry);
   registerAccountOperations(api, {
     registry: deps.registry,
     accountConcurrency: deps.accountConcurrency,

@@ -49,6 +49,9 @@ export interface LambdaApiOptions {
   readonly maxBodyBytes: number;
 }
 
+/** The API versions in Lambda's paths: every request under one of them is the Lambda API's. */
+export const LAMBDA_API_PREFIXES: readonly string[] = ['/2015-03-31', '/2016-08-19', '/2017-03-31', '/2017-10-31', '/2018-10-31', '/2019-09-25', '/2019-09-30', '/2020-04-22', '/2020-06-30', '/2021-07-20', '/2021-10-31', '/2022-10-31'];
+
 /**
  * A function configuration member that another module keeps in the document's extensions (the
  * events module's DeadLetterConfig): CreateFunction and UpdateFunctionConfiguration hand it over
@@ -70,7 +73,7 @@ export interface ConfigurationMember {
  */
 export class LambdaApiSurface implements Surface {
   readonly name = 'lambda-api';
-  readonly prefixes = ['/2015-03-31', '/2016-08-19', '/2017-03-31', '/2017-10-31', '/2018-10-31', '/2019-09-25', '/2019-09-30', '/2020-04-22', '/2020-06-30', '/2021-10-31', '/2022-10-31'];
+  readonly prefixes = LAMBDA_API_PREFIXES;
   private readonly router = FindMyWay({ caseSensitive: true, ignoreTrailingSlash: true, maxParamLength: 1024 });
 
   constructor(
