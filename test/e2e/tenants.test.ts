@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { GetFunctionCommand, LambdaClient, ListFunctionsCommand, ListTagsCommand, TagResourceCommand } from '@aws-sdk/client-lambda';
+import { AddPermissionCommand, GetFunctionCommand, GetPolicyCommand, LambdaClient, ListFunctionsCommand, ListTagsCommand, TagResourceCommand } from '@aws-sdk/client-lambda';
 import { readCredentialsFile } from '../../src/auth/credentials-file.js';
 import { RequestSigner } from '../../src/cli/signer.js';
 import { fromPackageRoot } from '../../src/shared/paths.js';
@@ -66,6 +66,11 @@ test('a key sees and invokes only its tenant\'s functions; admin keys manage key
     await assert.rejects(sdk.send(new ListTagsCommand({ Resource: bArn })), (err: any) => err.name === 'ResourceNotFoundException');
     await sdk.send(new TagResourceCommand({ Resource: 'arn:aws:lambda:us-east-1:000000000000:function:a-fn', Tags: { owner: 'a' } }));
     assert.deepEqual((await sdk.send(new ListTagsCommand({ Resource: 'arn:aws:lambda:us-east-1:000000000000:function:a-fn' }))).Tags, { owner: 'a' });
+    // Resource policies too: another tenant's function has none to read or change.
+    await assert.rejects(sdk.send(new AddPermissionCommand({ FunctionName: 'b-fn', StatementId: 'a', Action: 'lambda:InvokeFunction', Principal: '*' })), (err: any) => err.name === 'ResourceNotFoundException');
+    await assert.rejects(sdk.send(new GetPolicyCommand({ FunctionName: 'b-fn' })), (err: any) => err.name === 'ResourceNotFoundException');
+    await sdk.send(new AddPermissionCommand({ FunctionName: 'a-fn', StatementId: 'a', Action: 'lambda:InvokeFunction', Principal: '*' }));
+    assert.match((await sdk.send(new GetPolicyCommand({ FunctionName: 'a-fn' }))).Policy ?? '', /"Sid":"a"/);
     sdk.destroy();
 
     // A signed route admits only keys of its function's tenant.
