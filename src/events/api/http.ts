@@ -1,9 +1,9 @@
-import type { ConfigurationMember } from '../../surfaces/lambda-api/lambda-api-surface.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HTTPMethod } from 'find-my-way';
 import { readBody } from '../../server/http/body.js';
 import { sendJson } from '../../server/http/respond.js';
 import { ModelfnError } from '../../shared/errors.js';
+import type { ConfigurationMember } from '../../surfaces/lambda-api/lambda-api-surface.js';
 import { parseJsonBody } from '../../shared/json.js';
 
 /** The Lambda API surface as the event module uses it (LambdaApiSurface.operation). */

@@ -149,8 +149,9 @@ export function registerFunctionOperations(api: LambdaApiSurface, deps: Function
   const configurationView = (config: FunctionConfig): Record<string, unknown> => {
     const view: Record<string, unknown> = functionConfiguration(account, config);
     const doc = api.configurationMembers.length > 0 ? registry.get(config.name) : undefined;
-    for (const m of doc ? api.configurationMembers : []) {
-      const shown = m.view(doc!);
+    if (!doc) return view;
+    for (const m of api.configurationMembers) {
+      const shown = m.view(doc);
       if (shown !== undefined) view[m.member] = shown;
     }
     return view;

@@ -1,4 +1,3 @@
-import type { FunctionDocument } from '../../registry/types.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import FindMyWay from 'find-my-way';
 import type { HTTPMethod } from 'find-my-way';
@@ -13,6 +12,7 @@ import { runAs } from '../../auth/principal-context.js';
 import { sendAwsError } from './aws-errors.js';
 import { setPrincipal } from './caller.js';
 import type { InvokeDeps } from './invoke.js';
+import type { FunctionDocument } from '../../registry/types.js';
 import { handleInvoke } from './invoke.js';
 
 /** One Lambda API operation: gets the request, its path parameters and query, answers itself. */
@@ -75,6 +75,7 @@ export class LambdaApiSurface implements Surface {
   readonly name = 'lambda-api';
   readonly prefixes = LAMBDA_API_PREFIXES;
   private readonly router = FindMyWay({ caseSensitive: true, ignoreTrailingSlash: true, maxParamLength: 1024 });
+  private readonly members: ConfigurationMember[] = [];
 
   constructor(
     deps: InvokeDeps,
@@ -86,10 +87,12 @@ export class LambdaApiSurface implements Surface {
   }
 
   /** Configuration members kept by other modules (the events module's DeadLetterConfig). */
-  readonly configurationMembers: ConfigurationMember[] = [];
+  get configurationMembers(): readonly ConfigurationMember[] {
+    return this.members;
+  }
 
   addConfigurationMember(member: ConfigurationMember): void {
-    this.configurationMembers.push(member);
+    this.members.push(member);
   }
 
   /** Add an operation (later capabilities register theirs: CreateFunction, aliases, ...). */
