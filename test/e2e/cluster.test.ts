@@ -187,7 +187,7 @@ test('access keys: a key of one node signs requests to every node of the cluster
   }
 });
 
-test('Lambda API tags: set on one node with the function, changed on another, seen on both', async (t) => {
+test('Lambda API tags, permissions and dead-letter queues: set on one node, changed on another, seen on both', async (t) => {
   if (!need(t, requirements.natsServer)) return;
   const c = await cluster(2);
   const [a, b] = c.nodes as [RunningPlatform, RunningPlatform];
@@ -210,6 +210,26 @@ test('Lambda API tags: set on one node with the function, changed on another, se
     assert.equal(tagged.status, 204);
     await eventually(async () => ((await (await tags(a)).json()) as { Tags: Record<string, string> }).Tags.env === 'dev', 10_000, "node B's tag on node A");
     assert.deepEqual(((await (await fetch(`${a.url}/2015-03-31/functions/tagged`)).json()) as { Tags: unknown }).Tags, { team: 'ml', env: 'dev' });
+
+    // A permission added on B and a dead-letter queue set on B (a queue created on A) are A's too.
+    const permitted = await fetch(`${b.url}/2015-03-31/functions/tagged/policy`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ StatementId: 'from-b', Action: 'lambda:InvokeFunction', Principal: 'events.amazonaws.com' }),
+    });
+    assert.equal(permitted.status, 201, await permitted.text());
+    await eventually(async () => (await fetch(`${a.url}/2015-03-31/functions/tagged/policy`)).status === 200, 10_000, "node B's permission on node A");
+    assert.match(((await (await fetch(`${a.url}/2015-03-31/functions/tagged/policy`)).json()) as { Policy: string }).Policy, /"Sid":"from-b"/);
+    assert.equal((await fetch(`${a.url}/_modelfn/v1/queues/tagged-dlq`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' })).status, 201);
+    const dlqArn = 'arn:aws:sqs:us-east-1:000000000000:tagged-dlq';
+    const configured = await fetch(`${b.url}/2015-03-31/functions/tagged/configuration`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ DeadLetterConfig: { TargetArn: dlqArn } }),
+    });
+    assert.equal(configured.status, 200, await configured.text());
+    const dlqOnA = async () => ((await (await fetch(`${a.url}/2015-03-31/functions/tagged/configuration`)).json()) as { DeadLetterConfig?: { TargetArn: string } }).DeadLetterConfig?.TargetArn;
+    await eventually(async () => (await dlqOnA()) === dlqArn, 10_000, "node B's dead-letter queue on node A");
   } finally {
     await c.cleanup();
   }
