@@ -168,7 +168,7 @@ test('the AWS CLI v2 manages resource policies: add-permission, get-policy, remo
   assert.equal((await aws(['lambda', 'delete-function', ...fn])).code, 0);
 });
 
-test('the AWS CLI v2 reads the code signing and runtime management settings every function has here, and is refused a change', async (t) => {
+test('the AWS CLI v2 reads the code signing and runtime management settings every function has here, is refused a change, and is told layers are not supported', async (t) => {
   if (!need(t, requirements.awscli)) return;
   p ??= await startPlatform({ auth: true });
   const fn = ['--function-name', 'cli-settings'];
@@ -184,5 +184,9 @@ test('the AWS CLI v2 reads the code signing and runtime management settings ever
   assert.match((await aws(['lambda', 'put-runtime-management-config', ...fn, '--update-runtime-on', 'FunctionUpdate'])).stderr, /InvalidParameterValueException.*host's interpreter/);
   assert.match((await aws(['lambda', 'get-function-code-signing-config', '--function-name', 'nope'])).stderr, /ResourceNotFoundException/);
   assert.match((await aws(['lambda', 'get-runtime-management-config', ...fn, '--qualifier', '7'])).stderr, /ResourceNotFoundException.*cli-settings:7/);
+  // Layers are not supported: the layer operations say so, each in its own terms.
+  assert.deepEqual(JSON.parse((await aws(['lambda', 'list-layers'])).stdout), { Layers: [] });
+  assert.match((await aws(['lambda', 'publish-layer-version', '--layer-name', 'deps', '--zip-file', `fileb://${await code('layer')}`])).stderr, /InvalidParameterValueException.*layers are not supported.*zip/);
+  assert.match((await aws(['lambda', 'get-layer-version', '--layer-name', 'deps', '--version-number', '1'])).stderr, /ResourceNotFoundException.*layer:deps:1 does not exist/);
   assert.equal((await aws(['lambda', 'delete-function', ...fn])).code, 0);
 });

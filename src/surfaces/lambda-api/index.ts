@@ -8,6 +8,7 @@ import type { ProvisionedStatus } from './concurrency-operations.js';
 import { registerConcurrencyOperations } from './concurrency-operations.js';
 import { registerFixedSettingsOperations } from './fixed-settings-operations.js';
 import { registerFunctionOperations } from './function-operations.js';
+import { registerLayerOperations } from './layer-operations.js';
 import { registerPolicyOperations } from './policy-operations.js';
 import { registerTagOperations } from './tag-operations.js';
 import { LambdaApiSurface } from './lambda-api-surface.js';
@@ -53,6 +54,7 @@ export function createLambdaApi(deps: LambdaApiDeps): LambdaApiSurface {
   registerTagOperations(api, deps.registry);
   registerPolicyOperations(api, deps.registry);
   registerFixedSettingsOperations(api, deps.registry);
+  registerLayerOperations(api, deps.registry.account);
   registerAccountOperations(api, {
     registry: deps.registry,
     accountConcurrency: deps.accountConcurrency,
