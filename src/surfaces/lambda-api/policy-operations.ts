@@ -153,7 +153,8 @@ function checkRevision(current: StoredPolicy | undefined, revisionId: string | u
  */
 function policyTarget(registry: Registry, account: AccountContext, ref: string, query: URLSearchParams): { doc: FunctionDocument; qualifier: string } {
   const parsed = parseFunctionReference(ref, account);
-  const fromQuery = query.get('Qualifier') ?? undefined;
+  // Lambda's pattern admits an empty Qualifier: the unqualified function.
+  const fromQuery = query.get('Qualifier') || undefined;
   if (fromQuery !== undefined && !QUALIFIER.test(fromQuery)) throw new ModelfnError('INVALID_PARAMETER', `Qualifier ${JSON.stringify(fromQuery.slice(0, 140))} must be $LATEST, a version number or an alias name`);
   const qualifier = reconcileQualifier(parsed.qualifier, fromQuery) ?? '';
   const doc = registry.get(parsed.name);
