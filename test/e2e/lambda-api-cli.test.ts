@@ -115,12 +115,18 @@ test('the AWS CLI v2 runs create -> invoke -> update -> publish -> alias -> invo
   assert.match(gone.stderr, /ResourceNotFoundException/);
 });
 
-test('the AWS CLI v2 manages resource policies: add-permission, get-policy, remove-permission, per alias, with Lambda errors', async (t) => {
-  if (!need(t, requirements.awscli)) return;
+/** A platform (the first test's, or a new one) with a new Node.js function; its --function-name arguments. */
+async function freshFunction(name: string): Promise<string[]> {
   p ??= await startPlatform({ auth: true });
-  const fn = ['--function-name', 'cli-policy'];
+  const fn = ['--function-name', name];
   const created = await aws(['lambda', 'create-function', ...fn, '--runtime', 'nodejs20.x', '--role', 'arn:aws:iam::000000000000:role/r', '--handler', 'index.handler', '--zip-file', `fileb://${await code('v1')}`]);
   assert.equal(created.code, 0, created.stderr);
+  return fn;
+}
+
+test('the AWS CLI v2 manages resource policies: add-permission, get-policy, remove-permission, per alias, with Lambda errors', async (t) => {
+  if (!need(t, requirements.awscli)) return;
+  const fn = await freshFunction('cli-policy');
   const none = await aws(['lambda', 'get-policy', ...fn]);
   assert.match(none.stderr, /ResourceNotFoundException/);
 
@@ -170,10 +176,7 @@ test('the AWS CLI v2 manages resource policies: add-permission, get-policy, remo
 
 test('the AWS CLI v2 reads the code signing and runtime management settings every function has here, is refused a change, and is told layers are not supported', async (t) => {
   if (!need(t, requirements.awscli)) return;
-  p ??= await startPlatform({ auth: true });
-  const fn = ['--function-name', 'cli-settings'];
-  const created = await aws(['lambda', 'create-function', ...fn, '--runtime', 'nodejs20.x', '--role', 'arn:aws:iam::000000000000:role/r', '--handler', 'index.handler', '--zip-file', `fileb://${await code('v1')}`]);
-  assert.equal(created.code, 0, created.stderr);
+  const fn = await freshFunction('cli-settings');
   assert.deepEqual(JSON.parse((await aws(['lambda', 'get-function-code-signing-config', ...fn])).stdout), { CodeSigningConfigArn: '', FunctionName: 'cli-settings' });
   const sign = await aws(['lambda', 'put-function-code-signing-config', ...fn, '--code-signing-config-arn', 'arn:aws:lambda:us-east-1:000000000000:code-signing-config:csc-0123456789abcdefg']);
   assert.match(sign.stderr, /CodeSigningConfigNotFoundException/);
