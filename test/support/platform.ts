@@ -56,7 +56,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
   proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
+  const up = new Promise<string>((resolve, reject) => {
     const limitMs = options.startTimeoutMs ?? 20_000;
     const timer = setTimeout(() => reject(new Error(`platform did not start in ${limitMs / 1000} s:\n${out}`)), limitMs);
     const check = () => {
@@ -72,6 +72,17 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
       reject(new Error(`platform exited with ${code} before it was up:\n${out}`));
     });
   });
+  let url: string;
+  try {
+    url = await up;
+  } catch (err) {
+    // A platform that never came up is still this test's process: stop it and remove its data, or
+    // it outlives the test (and keeps the test file from ending).
+    proc.kill('SIGKILL');
+    await exited;
+    if (!options.dataDir) await removeTree(dataDir);
+    throw err;
+  }
   let running = true;
   void exited.then(() => (running = false));
   const platform: RunningPlatform = {
