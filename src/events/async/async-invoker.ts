@@ -66,6 +66,7 @@ export class AsyncInvoker {
   private readonly known = new Set<string>();
   private stopping = false;
   private unwatch: (() => void) | undefined;
+  private relist: NodeJS.Timeout | undefined;
   private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly o: AsyncInvokerOptions) {}
@@ -108,9 +109,25 @@ export class AsyncInvoker {
     this.unwatch = this.o.queue.watch((queue) => {
       if (queue.startsWith(ASYNC_QUEUE_PREFIX)) this.pump(queue.slice(ASYNC_QUEUE_PREFIX.length));
     });
-    for (const info of await this.o.queue.listQueues(ASYNC_QUEUE_PREFIX)) {
-      this.known.add(info.name);
-      this.pump(info.name.slice(ASYNC_QUEUE_PREFIX.length));
+    await this.pumpStoredQueues();
+  }
+
+  /**
+   * Run the events stored in every function's async queue. A listing that fails (in cluster mode,
+   * a JetStream leader election that outlasts the read's budget) is tried again in the background:
+   * the node starts and serves, and the stored events run once the store answers. Failing the
+   * start instead made a node started during an election exit.
+   */
+  private async pumpStoredQueues(): Promise<void> {
+    try {
+      for (const info of await this.o.queue.listQueues(ASYNC_QUEUE_PREFIX)) {
+        this.known.add(info.name);
+        this.pump(info.name.slice(ASYNC_QUEUE_PREFIX.length));
+      }
+    } catch (err) {
+      if (this.stopping) return;
+      this.o.log.warn({ err }, 'could not list the async event queues; trying again in 2 s');
+      this.relist = setTimeout(() => void this.pumpStoredQueues(), 2000);
     }
   }
 
@@ -118,6 +135,7 @@ export class AsyncInvoker {
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     this.unwatch?.();
+    clearTimeout(this.relist);
     for (const loop of this.loops.values()) clearTimeout(loop.timer);
     if (this.inFlight() === 0) return;
     await new Promise<void>((resolve) => {
