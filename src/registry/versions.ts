@@ -13,6 +13,12 @@ import { withoutQualifier } from './qualified-extensions.js';
 
 export const ALIAS_NAME = /^(?!^[0-9]+$)[A-Za-z0-9_-]{1,128}$/;
 
+/** Does the qualifier name something of this function: $LATEST, a published version or an alias? */
+export function hasQualifier(doc: FunctionDocument, qualifier: string): boolean {
+  if (qualifier === '$LATEST') return true;
+  return (/^\d+$/.test(qualifier) ? own(doc.versions, qualifier) : own(doc.aliases, qualifier)) !== undefined;
+}
+
 /** Configuration fields that make two snapshots "the same" for PublishVersion. */
 function sameSnapshot(a: FunctionConfig, b: FunctionConfig): boolean {
   return (

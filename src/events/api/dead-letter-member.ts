@@ -1,7 +1,7 @@
 import { ModelfnError } from '../../shared/errors.js';
 import type { Registry } from '../../registry/registry.js';
 import type { ConfigurationMember } from '../../surfaces/lambda-api/lambda-api-surface.js';
-import { DEAD_LETTER_CONFIG, deadLetterConfigOf, parseDestination } from '../async/event-invoke-config.js';
+import { DEAD_LETTER_CONFIG, deadLetterConfigOf, deadLetterQueueOf } from '../async/event-invoke-config.js';
 import type { DeadLetterConfig } from '../async/event-invoke-config.js';
 import type { QueueService } from '../queues/queue-service.js';
 
@@ -19,12 +19,11 @@ export function deadLetterMember(registry: Registry, queues: QueueService): Conf
       const target = (value as { TargetArn?: unknown }).TargetArn;
       if (target === undefined || target === '') return { [DEAD_LETTER_CONFIG]: undefined };
       if (typeof target !== 'string') throw new ModelfnError('INVALID_PARAMETER', `${field} must be a string`);
-      const destination = parseDestination(target, registry.account, field);
-      if (destination.kind !== 'queue') throw new ModelfnError('INVALID_PARAMETER', `${field}: must be a queue ARN (arn:aws:sqs:${registry.account.region}:${registry.account.accountId}:NAME); SNS topics and functions are not dead-letter targets`);
+      const queue = deadLetterQueueOf(target, registry.account);
       try {
-        await queues.get(destination.name);
+        await queues.get(queue);
       } catch (err) {
-        if (err instanceof ModelfnError && err.code === 'RESOURCE_NOT_FOUND') throw new ModelfnError('INVALID_PARAMETER', `${field}: queue ${destination.name} does not exist; create it first (modelfn queue create ${destination.name})`);
+        if (err instanceof ModelfnError && err.code === 'RESOURCE_NOT_FOUND') throw new ModelfnError('INVALID_PARAMETER', `${field}: queue ${queue} does not exist; create it first (modelfn queue create ${queue})`);
         throw err;
       }
       return { [DEAD_LETTER_CONFIG]: { TargetArn: target } satisfies DeadLetterConfig };

@@ -6,7 +6,7 @@ import type { Clock } from '../../shared/clock.js';
 import { ModelfnError } from '../../shared/errors.js';
 import { parseOrThrow } from '../../shared/validation.js';
 import type { DeadLetterConfig, EventInvokeConfigInput, StoredEventInvokeConfig } from './event-invoke-config.js';
-import { DEAD_LETTER_CONFIG, EVENT_INVOKE_CONFIGS, eventInvokeConfigSchema, parseDestination, qualifierKey, storedConfigs, validateDestinations } from './event-invoke-config.js';
+import { DEAD_LETTER_CONFIG, EVENT_INVOKE_CONFIGS, eventInvokeConfigSchema, deadLetterQueueOf, qualifierKey, storedConfigs, validateDestinations } from './event-invoke-config.js';
 
 /** FunctionEventInvokeConfig as the Lambda API returns it. */
 export interface EventInvokeConfigView extends StoredEventInvokeConfig {
@@ -78,10 +78,7 @@ export class AsyncConfigStore {
 
   /** The function's dead-letter queue (Lambda's DeadLetterConfig.TargetArn); null removes it. */
   async setDeadLetter(name: string, targetArn: string | null): Promise<void> {
-    if (targetArn !== null) {
-      const target = parseDestination(targetArn, this.registry.account, 'DeadLetterConfig.TargetArn');
-      if (target.kind !== 'queue') throw new ModelfnError('INVALID_PARAMETER', 'DeadLetterConfig.TargetArn: must be a queue ARN (arn:aws:sqs:REGION:ACCOUNT:NAME)');
-    }
+    if (targetArn !== null) deadLetterQueueOf(targetArn, this.registry.account);
     await this.registry.update(name, (doc) => {
       if (!doc) throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${this.arn(name)}`);
       const extensions = { ...doc.extensions };

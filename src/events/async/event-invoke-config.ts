@@ -114,6 +114,16 @@ export function parseDestination(arn: string, account: AccountContext, field: st
   }
 }
 
+/** The queue a dead-letter target names (DeadLetterConfig.TargetArn), or a 400: only queues take dead letters. */
+export function deadLetterQueueOf(targetArn: string, account: AccountContext): string {
+  const field = 'DeadLetterConfig.TargetArn';
+  const target = parseDestination(targetArn, account, field);
+  if (target.kind !== 'queue') {
+    throw new ModelfnError('INVALID_PARAMETER', `${field}: must be a queue ARN (arn:aws:sqs:${account.region}:${account.accountId}:NAME); SNS topics and functions are not dead-letter targets`);
+  }
+  return target.name;
+}
+
 /** Check every ARN in a configuration (400 naming the field on the first bad one). */
 export function validateDestinations(input: EventInvokeConfigInput, account: AccountContext): void {
   const s = input.DestinationConfig?.OnSuccess?.Destination;

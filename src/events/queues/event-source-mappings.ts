@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { functionArn, parseFunctionReference } from '../../registry/arn.js';
 import type { Registry } from '../../registry/registry.js';
 import type { FunctionDocument } from '../../registry/types.js';
+import { hasQualifier } from '../../registry/versions.js';
 import type { Clock } from '../../shared/clock.js';
 import { ModelfnError } from '../../shared/errors.js';
 import { parseOrThrow } from '../../shared/validation.js';
@@ -167,7 +168,7 @@ export class MappingStore {
     const ref = parseFunctionReference(name, this.registry.account);
     const doc = this.registry.get(ref.name);
     if (!doc) throw this.notFound(ref.name);
-    if (ref.qualifier && ref.qualifier !== '$LATEST' && !own(doc.versions, ref.qualifier) && !own(doc.aliases, ref.qualifier)) throw this.notFound(`${ref.name}:${ref.qualifier}`);
+    if (ref.qualifier && !hasQualifier(doc, ref.qualifier)) throw this.notFound(`${ref.name}:${ref.qualifier}`);
     return ref;
   }
 

@@ -7,6 +7,7 @@ import type { Registry } from '../../registry/registry.js';
 import type { FunctionDocument } from '../../registry/types.js';
 import type { ProvisionedSetting } from '../../registry/provisioned.js';
 import { provisionedSettings } from '../../registry/provisioned.js';
+import { hasQualifier } from '../../registry/versions.js';
 import { lambdaTimestamp } from './shapes.js';
 import type { LambdaApiSurface } from './lambda-api-surface.js';
 import { jsonBody } from './request.js';
@@ -78,7 +79,7 @@ export function registerConcurrencyOperations(api: LambdaApiSurface, deps: Concu
     const q = query.get('Qualifier') ?? parseFunctionReference(ref, account).qualifier;
     if (q === undefined || q === '') throw new ModelfnError('INVALID_PARAMETER', 'Qualifier is required: provisioned concurrency applies to a version or an alias');
     if (q === '$LATEST') throw new ModelfnError('INVALID_PARAMETER', 'Provisioned Concurrency Configs cannot be applied to unpublished function versions.');
-    if (/^\d+$/.test(q) ? !own(doc.versions, q) : !own(doc.aliases, q)) {
+    if (!hasQualifier(doc, q)) {
       throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: arn:aws:lambda:${account.region}:${account.accountId}:function:${doc.name}:${q}`);
     }
     return q;

@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { ModelfnError } from '../../shared/errors.js';
-import { own } from '../../shared/json.js';
-import { functionArn, parseFunctionReference, reconcileQualifier } from '../../registry/arn.js';
+import { functionArn } from '../../registry/arn.js';
 import type { Registry } from '../../registry/registry.js';
-import type { FunctionDocument } from '../../registry/types.js';
 import { sendJson } from '../../server/http/respond.js';
 import type { LambdaApiSurface } from './lambda-api-surface.js';
+import { functionTarget } from './function-target.js';
 import { jsonBody } from './request.js';
 
 /**
@@ -17,16 +16,7 @@ import { jsonBody } from './request.js';
  */
 export function registerFixedSettingsOperations(api: LambdaApiSurface, registry: Registry): void {
   const account = registry.account;
-  const functionOf = (ref: string, qualifierParam?: string | null): { doc: FunctionDocument; qualifier: string | undefined } => {
-    const parsed = parseFunctionReference(ref, account);
-    const qualifier = reconcileQualifier(parsed.qualifier, qualifierParam ?? undefined);
-    const doc = registry.get(parsed.name);
-    if (!doc) throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${functionArn(account, parsed.name)}`);
-    if (qualifier !== undefined && qualifier !== '$LATEST' && !(/^\d+$/.test(qualifier) ? own(doc.versions, qualifier) : own(doc.aliases, qualifier))) {
-      throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${functionArn(account, doc.name, qualifier)}`);
-    }
-    return { doc, qualifier };
-  };
+  const functionOf = (ref: string, qualifierParam: string | null = null) => functionTarget(registry, ref, qualifierParam);
 
   const CODE_SIGNING = '/2020-06-30/functions/:name/code-signing-config';
   api.operation('GET', CODE_SIGNING, async (_req, res, p) => {

@@ -176,6 +176,8 @@ export function registerFunctionOperations(api: LambdaApiSurface, deps: Function
       if (!body.Runtime || !body.Handler) throw new ModelfnError('INVALID_PARAMETER', 'Runtime and Handler are required for Zip packages');
       if (registry.get(name)) throw new ModelfnError('CONFLICT', `Function already exist: ${name}`);
       const tags = body.Tags === undefined ? undefined : parseTags(body.Tags);
+      // Checked before the code is stored: a refused member leaves no bundle behind.
+      const members = await memberExtensions(body);
       const spec = validated({
         runtime: body.Runtime,
         handler: body.Handler,
@@ -187,7 +189,6 @@ export function registerFunctionOperations(api: LambdaApiSurface, deps: Function
         ...(body.Role !== undefined ? { role: body.Role } : {}),
         code: { sha256: (await deployer.uploadBundle(decodeZip(body.Code.ZipFile))).sha256 },
       });
-      const members = await memberExtensions(body);
       const initialExtensions = tags || members ? { ...(tags ? { tags } : {}), ...members } : undefined;
       const doc = await deployer.deploy(name, spec, { mustNotExist: true, ...(initialExtensions ? { initialExtensions } : {}) });
       if (body.Publish) return reply(res, 201, configurationView((await publish(name, {})).version));

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ModelfnError } from '../../shared/errors.js';
 import { own } from '../../shared/json.js';
-import { functionArn, parseFunctionReference, reconcileQualifier } from '../../registry/arn.js';
-import type { AccountContext } from '../../registry/arn.js';
+import { functionArn } from '../../registry/arn.js';
 import type { Registry } from '../../registry/registry.js';
 import type { FunctionDocument } from '../../registry/types.js';
+import { hasQualifier } from '../../registry/versions.js';
 import { sendJson } from '../../server/http/respond.js';
 import type { LambdaApiSurface } from './lambda-api-surface.js';
+import { functionTarget } from './function-target.js';
 import { jsonBody } from './request.js';
 
 /**
@@ -34,7 +35,6 @@ const SERVICE = /^[a-z0-9-]+(\.[a-z0-9-]+)+$/;
 const SOURCE_ARN = /^arn:aws[a-zA-Z0-9-]*:[a-zA-Z0-9-]+:([a-z]{2}(-gov)?-[a-z]+-\d)?:(\d{12})?:\S*$/;
 const ORG_ID = /^o-[a-z0-9]{10,32}$/;
 const EVENT_SOURCE_TOKEN = /^[a-zA-Z0-9._-]{1,256}$/;
-const QUALIFIER = /^[a-zA-Z0-9$_-]{1,128}$/;
 
 export interface PolicyStatement {
   readonly Sid: string;
@@ -147,23 +147,10 @@ function checkRevision(current: StoredPolicy | undefined, revisionId: string | u
   );
 }
 
-/**
- * The function and qualifier a policy call names: the qualifier from the name (a partial or full
- * ARN, or name:alias) or from ?Qualifier, which must agree; $LATEST is the unqualified function.
- */
-function policyTarget(registry: Registry, account: AccountContext, ref: string, query: URLSearchParams): { doc: FunctionDocument; qualifier: string } {
-  const parsed = parseFunctionReference(ref, account);
-  // Lambda's pattern admits an empty Qualifier: the unqualified function.
-  const fromQuery = query.get('Qualifier') || undefined;
-  if (fromQuery !== undefined && !QUALIFIER.test(fromQuery)) throw new ModelfnError('INVALID_PARAMETER', `Qualifier ${JSON.stringify(fromQuery.slice(0, 140))} must be $LATEST, a version number or an alias name`);
-  const qualifier = reconcileQualifier(parsed.qualifier, fromQuery) ?? '';
-  const doc = registry.get(parsed.name);
-  if (!doc) throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${functionArn(account, parsed.name)}`);
-  if (qualifier === '' || qualifier === '$LATEST') return { doc, qualifier: '' };
-  if (!(/^\d+$/.test(qualifier) ? own(doc.versions, qualifier) : own(doc.aliases, qualifier))) {
-    throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${functionArn(account, doc.name, qualifier)}`);
-  }
-  return { doc, qualifier };
+/** The function and the key of its policy ('' is the unqualified function, $LATEST included). */
+function policyTarget(registry: Registry, ref: string, query: URLSearchParams): { doc: FunctionDocument; qualifier: string } {
+  const { doc, qualifier } = functionTarget(registry, ref, query.get('Qualifier'));
+  return { doc, qualifier: qualifier ?? '' };
 }
 
 /** AddPermission, RemovePermission, GetPolicy. */
@@ -174,7 +161,7 @@ export function registerPolicyOperations(api: LambdaApiSurface, registry: Regist
     registry.update(name, (d) => {
       if (!d) throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${functionArn(account, name)}`);
       // The version or alias may have gone since the call was checked.
-      if (qualifier !== '' && !own(d.versions, qualifier) && !own(d.aliases, qualifier)) {
+      if (qualifier !== '' && !hasQualifier(d, qualifier)) {
         throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${functionArn(account, name, qualifier)}`);
       }
       const policies: Record<string, StoredPolicy> = { ...policiesOf(d) };
@@ -187,14 +174,14 @@ export function registerPolicyOperations(api: LambdaApiSurface, registry: Regist
 
   api.operation('POST', '/2015-03-31/functions/:name/policy', async (req, res, p, query) => {
     const request = await jsonBody(req, addPermissionSchema, 64 * 1024);
-    const { doc, qualifier } = policyTarget(registry, account, p.name!, query);
+    const { doc, qualifier } = policyTarget(registry, p.name!, query);
     const statement = statementFor(request, functionArn(account, doc.name, qualifier || undefined));
     await change(doc.name, qualifier, (current) => addStatement(current, statement, request.RevisionId));
     sendJson(res, 201, { Statement: JSON.stringify(statement) });
   });
 
   api.operation('GET', '/2015-03-31/functions/:name/policy', async (_req, res, p, query) => {
-    const { doc, qualifier } = policyTarget(registry, account, p.name!, query);
+    const { doc, qualifier } = policyTarget(registry, p.name!, query);
     const policy = own(policiesOf(doc), qualifier);
     if (!policy) throw new ModelfnError('RESOURCE_NOT_FOUND', 'The resource you requested does not exist.');
     sendJson(res, 200, { Policy: policyDocument(policy), RevisionId: policy.revisionId });
@@ -203,7 +190,7 @@ export function registerPolicyOperations(api: LambdaApiSurface, registry: Regist
   api.operation('DELETE', '/2015-03-31/functions/:name/policy/:sid', async (_req, res, p, query) => {
     const sid = p.sid!;
     if (!NAMESPACED_STATEMENT_ID.test(sid)) throw new ModelfnError('INVALID_PARAMETER', `StatementId ${JSON.stringify(sid.slice(0, 120))} must be 1-100 letters, digits, . - or _`);
-    const { doc, qualifier } = policyTarget(registry, account, p.name!, query);
+    const { doc, qualifier } = policyTarget(registry, p.name!, query);
     const revisionId = query.get('RevisionId') ?? undefined;
     await change(doc.name, qualifier, (current) => removeStatement(current, sid, revisionId));
     res.writeHead(204);

@@ -10,6 +10,7 @@ import type { UrlConfig } from '../function-urls/url-config.js';
 import { URL_PREFIX, newUrlId, urlConfigs } from '../function-urls/url-config.js';
 import type { LambdaApiSurface } from './lambda-api-surface.js';
 import { jsonBody } from './request.js';
+import { hasQualifier } from '../../registry/versions.js';
 import { lambdaTimestamp } from './shapes.js';
 
 const cors = z
@@ -34,7 +35,7 @@ export function registerUrlOperations(api: LambdaApiSurface, registry: Registry)
     if (!doc) throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${functionArn(account, parsed.name)}`);
     const qualifier = query.get('Qualifier') ?? parsed.qualifier ?? '';
     if (qualifier === '$LATEST') return { doc, qualifier: '' };
-    if (qualifier !== '' && (/^\d+$/.test(qualifier) ? !own(doc.versions, qualifier) : !own(doc.aliases, qualifier))) {
+    if (qualifier !== '' && !hasQualifier(doc, qualifier)) {
       throw new ModelfnError('FUNCTION_NOT_FOUND', `Function not found: ${functionArn(account, doc.name, qualifier)}`);
     }
     if (/^\d+$/.test(qualifier)) throw new ModelfnError('INVALID_PARAMETER', 'Function URLs can be created for $LATEST or an alias, not a version number');
